@@ -1,0 +1,183 @@
+"""The application service: one method per action on a profile, plus batches.
+
+Every public command runs through :func:`run_batch`, alone or with many others, so the
+API, the Kafka consumer and the demo loader share one path into the event store.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from functools import partial
+from typing import Any, ClassVar
+from uuid import UUID, uuid4
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import ProcessRecorder, Tracking
+
+from domain import errors, handlers, ingest, values
+from domain.contact import Contact
+from domain.message import Message
+from domain.meta import Meta
+from domain.segment import Segment
+from domain.template import Template
+from domain.unit_of_work import BatchResult, Command, UnitOfWork, run_batch
+from domain.vault import InMemoryVault, NoteVault
+
+
+class ContactProfiles(Application[UUID]):
+    name = "profiles"
+    env: ClassVar[dict[str, str]] = {
+        # Writers in other processes are detected by version conflicts, not by reading
+        # ahead on every get; the batch evicts and retries on conflict.
+        "AGGREGATE_CACHE_MAXSIZE": "100000",
+        "AGGREGATE_CACHE_FASTFORWARD": "n",
+        "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",
+    }
+
+    def __init__(self, env: dict[str, str] | None = None, vault: NoteVault | None = None) -> None:
+        super().__init__(env)
+        self.vault: NoteVault = vault or InMemoryVault()
+        self._write_lock = threading.RLock()
+        self._memory_receipts: set[str] = set()
+
+    def construct_recorder(self) -> ProcessRecorder:
+        # A process recorder stores a tracking record (Kafka partition offset) in the
+        # same transaction as the events it produced.
+        return self.factory.process_recorder()
+
+    # -- batches ------------------------------------------------------------------------
+
+    def execute(self, commands: list[Command], *, tracking: Tracking | None = None, receipts: Iterable[str] = ()) -> BatchResult:
+        receipts = list(receipts)
+        with self._write_lock:
+            result = run_batch(self, commands, tracking=tracking,
+                               save_kwargs=lambda uow: {"receipts": uow.receipts} if uow.receipts else {})
+            if result.position is None:
+                result.position = self.recorder.max_notification_id() or 0
+            if not hasattr(self.recorder, "select_receipts"):
+                self._memory_receipts.update(receipts)
+            return result
+
+    def _run(self, command: Command) -> tuple[Any, int]:
+        result = self.execute([command])
+        return result.single(), result.position or 0
+
+    def receipts_seen(self, keys: list[str]) -> set[str]:
+        select = getattr(self.recorder, "select_receipts", None)
+        if select is not None:
+            return set(select(keys)) if keys else set()
+        return {k for k in keys if k in self._memory_receipts}
+
+    def ingest(self, envelopes: list[ingest.Envelope], meta_for: Any, *, tracking: Tracking | None = None) -> BatchResult:
+        """Apply validated envelopes in one transaction. ``meta_for(envelope)`` gives the
+        provenance. Results are a contact id, a ``Duplicate`` or a DomainError each."""
+        seen_before = self.receipts_seen([e.receipt for e in envelopes])
+        in_batch: set[str] = set()
+        commands: list[Command] = []
+        for envelope in envelopes:
+            if envelope.receipt in seen_before or envelope.receipt in in_batch:
+                commands.append(lambda uow: ingest.Duplicate())
+                continue
+            in_batch.add(envelope.receipt)
+            commands.append(partial(_ingest_one, envelope=envelope, meta=meta_for(envelope)))
+        return self.execute(commands, tracking=tracking, receipts=in_batch)
+
+    # -- contacts -----------------------------------------------------------------------
+
+    def create_contact(self, domain: str, fields: dict[str, Any], variables: dict[str, Any], meta: Meta) -> tuple[Contact, int]:
+        return self._run(lambda uow: handlers.create_contact(uow, domain, fields, variables, meta))
+
+    def update_contact(self, domain: str, contact_id: UUID, fields: dict[str, Any], variables: dict[str, Any] | None, meta: Meta) -> tuple[Contact, int]:
+        return self._run(lambda uow: handlers.update_contact(uow, handlers.contact(uow, domain, contact_id), fields, variables, meta))
+
+    def set_avatar(self, domain: str, contact_id: UUID, url: str, meta: Meta) -> tuple[Contact, int]:
+        return self.update_contact(domain, contact_id, {"avatarLink": values.avatar_link(url)}, None, meta)
+
+    def set_variables(self, domain: str, contact_id: UUID, changes: dict[str, Any], meta: Meta) -> tuple[Contact, int]:
+        return self.update_contact(domain, contact_id, {}, changes, meta)
+
+    def remove_contact(self, domain: str, contact_id: UUID, meta: Meta) -> int:
+        return self._run(lambda uow: handlers.remove_contact(uow, handlers.contact(uow, domain, contact_id), meta))[1]
+
+    def change_subscription(self, domain: str, contact_id: UUID, channel: str, status: str, meta: Meta, *,
+                            confirmed: bool, address: str | None = None, reason: str | None = None) -> tuple[Contact, int]:
+        return self._run(lambda uow: handlers.change_subscription(
+            uow, handlers.contact(uow, domain, contact_id), channel, status, meta,
+            confirmed=confirmed, address=address, reason=reason))
+
+    def blacklist(self, domain: str, contact_id: UUID, channel: str, reason: str, meta: Meta) -> tuple[Contact, int]:
+        values.channel(channel)
+        values.blacklist_reason(reason)
+        return self._run(lambda uow: _touch(handlers.contact(uow, domain, contact_id), "blacklist", channel, reason, meta))
+
+    def unblacklist(self, domain: str, contact_id: UUID, channel: str, reason: str | None, meta: Meta) -> tuple[Contact, int]:
+        values.channel(channel)
+        return self._run(lambda uow: _touch(handlers.contact(uow, domain, contact_id), "unblacklist", channel, reason, meta))
+
+    # -- notes --------------------------------------------------------------------------
+
+    def add_note(self, domain: str, contact_id: UUID, text: str, author: str, meta: Meta) -> tuple[str, int]:
+        note_id = str(uuid4())
+        return self._run(lambda uow: handlers.add_note(uow, self.vault, handlers.contact(uow, domain, contact_id),
+                                                       note_id, text, author, meta))
+
+    def delete_note(self, domain: str, contact_id: UUID, note_id: str, meta: Meta) -> int:
+        position = self._run(lambda uow: handlers.contact(uow, domain, contact_id).delete_note(note_id, meta))[1]
+        # The event is stored first; a crash before this line is healed by the profile
+        # projection, which shreds the pads of deleted notes as it applies them.
+        self.vault.shred([note_id])
+        return position
+
+    def read_note(self, note_id: str, sealed_text: str) -> str | None:
+        return self.vault.unseal(note_id, sealed_text)
+
+    # -- templates and messages ---------------------------------------------------------
+
+    def create_template(self, domain: str, channel: str, name: str, subject: str, body: str,
+                        bodies: dict[str, str], meta: Meta) -> tuple[Template, int]:
+        return self._run(lambda uow: handlers.create_template(uow, domain, channel, name, subject, body, bodies, meta))
+
+    def approve_template(self, domain: str, template_id: UUID, meta: Meta) -> tuple[Template, int]:
+        return self._run(lambda uow: _touch(handlers.template(uow, domain, template_id), "approve", meta))
+
+    def send_message(self, domain: str, contact_id: UUID, channel: str, template_id: UUID, meta: Meta) -> tuple[Message, int]:
+        return self._run(lambda uow: handlers.send_message(uow, domain, contact_id, channel, template_id, meta))
+
+    def resend_message(self, domain: str, contact_id: UUID, message_id: UUID, meta: Meta) -> tuple[Message, int]:
+        return self._run(lambda uow: handlers.resend_message(uow, domain, contact_id, message_id, meta))
+
+    # -- segments and time --------------------------------------------------------------
+
+    def define_segment(self, domain: str, name: str, condition: Any, meta: Meta) -> tuple[Segment, int]:
+        values.domain_slug(domain)
+        return self._run(lambda uow: uow.add(Segment.define(domain, name, condition, meta)))
+
+    def redefine_segment(self, domain: str, segment_id: UUID, name: str, condition: Any, meta: Meta) -> tuple[Segment, int]:
+        return self._run(lambda uow: _touch(handlers.segment(uow, domain, segment_id), "redefine", name, condition, meta))
+
+    def delete_segment(self, domain: str, segment_id: UUID, meta: Meta) -> int:
+        return self._run(lambda uow: handlers.segment(uow, domain, segment_id).delete(meta))[1]
+
+    def tick(self, meta: Meta) -> int:
+        return self._run(lambda uow: handlers.tick(uow, meta))[1]
+
+    # -- write-side look-ups ------------------------------------------------------------
+
+    def contact(self, domain: str, contact_id: UUID) -> Contact:
+        with self._write_lock:
+            return handlers.contact(UnitOfWork(self), domain, contact_id)
+
+
+def _touch(aggregate: Any, command: str, *args: Any) -> Any:
+    getattr(aggregate, command)(*args)
+    return aggregate
+
+
+def _ingest_one(uow: UnitOfWork, envelope: ingest.Envelope, meta: Meta) -> UUID:
+    contact_id = ingest.apply(uow, envelope, meta)
+    uow.receipts.append(envelope.receipt)
+    return contact_id
+
+
+__all__ = ["ContactProfiles", "errors"]

@@ -1,0 +1,66 @@
+"""Identifier claims: uniqueness of userId, email and phone within a domain.
+
+One tiny aggregate per (domain, kind, value) with a deterministic id. A contact and its
+claims are saved in one transaction, so of two concurrent creators of the same email
+exactly one can write version 1 of the claim; the other gets a conflict, retries and
+sees the identifier taken.
+"""
+
+from __future__ import annotations
+
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate
+
+from domain.meta import Meta, Recorded, RecordedCreation
+
+_NAMESPACE = uuid5(NAMESPACE_URL, "https://contact-profiles/identifier-claim")
+
+
+def claim_id(domain: str, kind: str, value: str) -> UUID:
+    return uuid5(_NAMESPACE, f"{domain}\x1f{kind}\x1f{value}")
+
+
+class IdentifierClaim(Aggregate):
+    class Claimed(RecordedCreation):
+        domain: str
+        kind: str
+        value: str
+        contact_id: UUID
+
+    def __init__(
+        self, domain: str, kind: str, value: str, contact_id: UUID, method: str, actor: str
+    ) -> None:
+        self.domain = domain
+        self.kind = kind
+        self.value = value
+        self.contact_id: UUID | None = contact_id
+
+    class Reclaimed(Recorded):
+        contact_id: UUID
+
+        def apply(self, claim: IdentifierClaim) -> None:  # type: ignore[override]
+            claim.contact_id = self.contact_id
+
+    class Released(Recorded):
+        def apply(self, claim: IdentifierClaim) -> None:  # type: ignore[override]
+            claim.contact_id = None
+
+    @classmethod
+    def claim(cls, domain: str, kind: str, value: str, contact_id: UUID, meta: Meta) -> IdentifierClaim:
+        return cls._create(
+            cls.Claimed,
+            id=claim_id(domain, kind, value),
+            domain=domain,
+            kind=kind,
+            value=value,
+            contact_id=contact_id,
+            **meta.fields(),
+        )
+
+    def reclaim(self, contact_id: UUID, meta: Meta) -> None:
+        self.trigger_event(self.Reclaimed, contact_id=contact_id, **meta.fields())
+
+    def release(self, meta: Meta) -> None:
+        if self.contact_id is not None:
+            self.trigger_event(self.Released, **meta.fields())

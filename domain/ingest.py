@@ -1,0 +1,193 @@
+"""The contact-event envelope of DESIGN §3, turned into commands.
+
+Shared by the Kafka consumer and ``POST /events`` so both accept exactly the same
+messages and refuse the same ones with the same codes.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from domain import errors, handlers, values
+from domain.activity import Activity
+from domain.contact import Contact
+from domain.message import DELIVERY_STATUSES
+from domain.meta import Meta
+from domain.unit_of_work import UnitOfWork
+
+EVENT_TYPES = (
+    "contact.upserted", "contact.variables_set", "contact.removed", "subscription.changed",
+    "blacklist.added", "blacklist.removed", "message.status", "activity",
+)
+_ACTIVITY_NAMESPACE = uuid5(NAMESPACE_URL, "https://contact-profiles/activity")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ContactRef(_Strict):
+    userId: Annotated[str, Field(min_length=1, max_length=256)] | None = None
+    email: Annotated[str, Field(max_length=320)] | None = None
+    phoneNumber: Annotated[str, Field(max_length=40)] | None = None
+
+    def identifiers(self) -> dict[str, str]:
+        raw = self.model_dump(exclude_none=True)
+        if not raw:
+            raise errors.InvalidInput("contact needs userId, email or phoneNumber")
+        return handlers.normalise_identifiers(raw)
+
+
+class Envelope(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    eventId: Annotated[str, Field(min_length=1, max_length=200)]
+    domain: str
+    type: str
+    occurredAt: AwareDatetime
+    contact: ContactRef
+    data: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def receipt(self) -> str:
+        return f"{self.domain}\x1f{self.eventId}"
+
+
+class UpsertData(_Strict):
+    userId: str | None = None
+    email: str | None = None
+    phoneNumber: str | None = None
+    firstName: str | None = None
+    lastName: str | None = None
+    language: str | None = None
+    timezone: str | None = None
+    birthday: date | None = None
+    avatarLink: str | None = None
+    variables: dict[str, Any] = Field(default_factory=dict)
+
+
+class VariablesData(_Strict):
+    variables: dict[str, Any]
+
+
+class SubscriptionData(_Strict):
+    channel: Literal["email", "sms", "webPush", "telegram", "viber"]
+    status: Literal["subscribed", "unsubscribed", "none"]
+    address: Annotated[str, Field(min_length=1, max_length=512)] | None = None
+    reason: Annotated[str, Field(max_length=500)] | None = None
+
+
+class BlacklistData(_Strict):
+    channel: Literal["email", "sms", "webPush", "telegram", "viber"]
+    reason: Literal["manual", "hardBounce", "complaint", "listUnsubscribe"] = "manual"
+
+
+class StatusData(_Strict):
+    messageId: UUID
+    status: Literal[DELIVERY_STATUSES]  # type: ignore[valid-type]
+    hard: bool = False
+
+
+class ActivityData(_Strict):
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    properties: dict[str, Any] = Field(default_factory=dict)
+
+
+class Duplicate:
+    """The envelope's eventId was applied before: accepted, nothing done."""
+
+    code = "duplicate"
+
+    def __repr__(self) -> str:
+        return "Duplicate()"
+
+
+class UnknownType(errors.InvalidInput):
+    code = "unknown_type"
+    title = "Unknown event type"
+
+
+def parse(raw: dict[str, Any]) -> Envelope:
+    """Validate an envelope and its ``data``; raises a DomainError with the DLQ code."""
+    try:
+        envelope = Envelope.model_validate(raw)
+    except ValidationError as e:
+        raise errors.InvalidInput(_describe(e)) from None
+    values.domain_slug(envelope.domain)
+    if envelope.type not in EVENT_TYPES:
+        raise UnknownType(f"unknown event type {envelope.type!r}")
+    envelope.contact.identifiers()
+    try:
+        _DATA[envelope.type].model_validate(envelope.data)
+    except ValidationError as e:
+        raise errors.InvalidInput(_describe(e)) from None
+    return envelope
+
+
+def _describe(error: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in item['loc']) or 'body'}: {item['msg']}" for item in error.errors()[:5]
+    )
+
+
+_DATA: dict[str, type[BaseModel]] = {
+    "contact.upserted": UpsertData,
+    "contact.variables_set": VariablesData,
+    "contact.removed": _Strict,
+    "subscription.changed": SubscriptionData,
+    "blacklist.added": BlacklistData,
+    "blacklist.removed": BlacklistData,
+    "message.status": StatusData,
+    "activity": ActivityData,
+}
+
+
+def apply(uow: UnitOfWork, envelope: Envelope, meta: Meta) -> UUID:
+    """Apply one validated envelope; returns the contact id it touched."""
+    domain = envelope.domain
+    data = _DATA[envelope.type].model_validate(envelope.data)
+    identifiers = envelope.contact.identifiers()
+    target = handlers.resolve(uow, domain, identifiers)
+    if isinstance(data, UpsertData):
+        fields = data.model_dump(exclude_unset=True, exclude={"variables"})
+        if "birthday" in fields and fields["birthday"] is not None:
+            fields["birthday"] = fields["birthday"].isoformat()
+        if target is None:
+            created = handlers.create_contact(uow, domain, {**identifiers, **fields}, data.variables, meta)
+            return created.id
+        missing = {k: v for k, v in identifiers.items() if k not in target.identifiers}
+        handlers.update_contact(uow, target, {**missing, **fields}, data.variables, meta)
+        return target.id
+    if target is None:
+        raise errors.ContactNotFound("no contact has these identifiers")
+    missing = {k: v for k, v in identifiers.items() if k not in target.identifiers}
+    if missing:
+        handlers.update_contact(uow, target, missing, None, meta)
+    _apply_to(uow, envelope, data, target, meta)
+    return target.id
+
+
+def _apply_to(uow: UnitOfWork, envelope: Envelope, data: BaseModel, target: Contact, meta: Meta) -> None:
+    if isinstance(data, VariablesData):
+        handlers.update_contact(uow, target, {}, data.variables, meta)
+    elif envelope.type == "contact.removed":
+        handlers.remove_contact(uow, target, meta)
+    elif isinstance(data, SubscriptionData):
+        handlers.change_subscription(
+            uow, target, data.channel, data.status, meta, confirmed=True, address=data.address,
+            reason=data.reason, own_action=True,
+        )
+    elif isinstance(data, BlacklistData) and envelope.type == "blacklist.added":
+        target.blacklist(data.channel, data.reason, meta)
+    elif isinstance(data, BlacklistData):
+        target.unblacklist(data.channel, data.reason, meta)
+    elif isinstance(data, StatusData):
+        handlers.record_message_status(uow, envelope.domain, target, data.messageId, data.status, data.hard, meta)
+    elif isinstance(data, ActivityData):
+        activity_id = uuid5(_ACTIVITY_NAMESPACE, envelope.receipt)
+        if uow.get(activity_id, Activity) is None:
+            uow.add(Activity.record(activity_id, envelope.domain, target.id, data.name, data.properties, meta))

@@ -1,0 +1,74 @@
+"""Sandboxed template rendering (DESIGN §2 rule 4).
+
+Jinja2's immutable sandbox refuses access to Python internals; a missing placeholder
+renders empty instead of failing a send; dates render in the contact's time zone.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import ChainableUndefined, TemplateError
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+
+from domain.errors import InvalidTemplate
+
+
+def _localtime(value: Any, fmt: str = "%Y-%m-%d %H:%M", *, tz: str = "UTC") -> str:
+    if value in (None, "") or isinstance(value, ChainableUndefined):
+        return ""
+    try:
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo("UTC"))
+    return moment.astimezone(ZoneInfo(tz)).strftime(fmt)
+
+
+def _date(value: Any, fmt: str = "%Y-%m-%d") -> str:
+    if value in (None, "") or isinstance(value, ChainableUndefined):
+        return ""
+    try:
+        return date.fromisoformat(str(value)[:10]).strftime(fmt)
+    except ValueError:
+        return str(value)
+
+
+@lru_cache(maxsize=2)
+def _environment(autoescape: bool) -> ImmutableSandboxedEnvironment:
+    env = ImmutableSandboxedEnvironment(undefined=ChainableUndefined, autoescape=autoescape)
+    env.filters["date"] = _date
+    return env
+
+
+def check(source: str) -> None:
+    """Refuse a template that does not compile, at authoring time rather than at send."""
+    try:
+        _environment(False).parse(source)
+    except TemplateError as e:
+        raise InvalidTemplate(f"template does not compile: {e}") from None
+
+
+def render(source: str, context: dict[str, Any], *, timezone: str | None, now: datetime, html: bool) -> str:
+    tz = timezone or "UTC"
+    env = _environment(html)
+    try:
+        template = env.from_string(source)
+        local_now = now.astimezone(ZoneInfo(tz))
+        return template.render(
+            {k: ("" if v is None else v) for k, v in context.items() if k != "variables"}
+            | {
+                "variables": context.get("variables", {}),
+                "now": local_now,
+                "today": local_now.date().isoformat(),
+                "localtime": lambda v, fmt="%Y-%m-%d %H:%M": _localtime(v, fmt, tz=tz),
+            }
+        )
+    except SecurityError as e:
+        raise InvalidTemplate(f"template tried something the sandbox forbids: {e}") from None
+    except TemplateError as e:
+        raise InvalidTemplate(f"template failed to render: {e}") from None

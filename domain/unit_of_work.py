@@ -1,0 +1,144 @@
+"""Many commands, one transaction.
+
+A batch runs commands against aggregates taken from the application's cache, collects
+every new event and stores them all with one ``save()`` (one transaction, optionally with
+a tracking record). A command refused by a domain rule is reported and leaves nothing
+behind; an optimistic-concurrency conflict with another writer evicts the cached
+aggregates and replays the whole batch against fresh state.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, Tracking
+
+from domain.errors import DomainError
+
+if TYPE_CHECKING:
+    from eventsourcing.application import Application
+
+A = TypeVar("A", bound=Aggregate)
+Command = Callable[["UnitOfWork"], Any]
+MAX_ATTEMPTS = 20
+
+
+class UnitOfWork:
+    def __init__(self, app: Application[UUID]) -> None:
+        self._app = app
+        self.aggregates: dict[UUID, Aggregate] = {}
+        self.receipts: list[str] = []
+
+    def get(self, aggregate_id: UUID, kind: type[A]) -> A | None:
+        aggregate = self.aggregates.get(aggregate_id)
+        if aggregate is None:
+            try:
+                aggregate = self._app.repository.get(aggregate_id)
+            except AggregateNotFoundError:
+                return None
+            self.aggregates[aggregate_id] = aggregate
+        return aggregate if isinstance(aggregate, kind) else None
+
+    def add(self, aggregate: A) -> A:
+        self.aggregates[aggregate.id] = aggregate
+        return aggregate
+
+    def _pending(self) -> dict[UUID, int]:
+        return {i: len(a.pending_events) for i, a in self.aggregates.items()}
+
+
+@dataclass
+class BatchResult:
+    results: list[Any] = field(default_factory=list)
+    position: int | None = None
+
+    def single(self) -> Any:
+        """The one command's result, re-raising its refusal."""
+        (result,) = self.results
+        if isinstance(result, DomainError):
+            raise result
+        return result
+
+
+def run_batch(
+    app: Application[UUID],
+    commands: list[Command],
+    *,
+    tracking: Tracking | None = None,
+    save_kwargs: Callable[[UnitOfWork], dict[str, Any]] | None = None,
+) -> BatchResult:
+    """Run ``commands`` and store all their events atomically (with ``tracking``)."""
+    refused: dict[int, DomainError] = {}
+    for attempt in range(MAX_ATTEMPTS):
+        uow = UnitOfWork(app)
+        results: list[Any] = []
+        dirty = False
+        try:
+            for index, command in enumerate(commands):
+                if index in refused:
+                    results.append(refused[index])
+                    continue
+                before = uow._pending()
+                try:
+                    results.append(command(uow))
+                except DomainError as error:
+                    results.append(error)
+                    if uow._pending() != {i: before.get(i, 0) for i in uow.aggregates}:
+                        # A command raised after recording an event: drop this attempt
+                        # and replay the batch without it, so nothing half-applied is saved.
+                        refused[index] = error
+                        dirty = True
+                        break
+            if dirty:
+                _evict(app, uow)
+                continue
+            kwargs = save_kwargs(uow) if save_kwargs else {}
+            recordings = _save(app, uow, tracking, kwargs)
+        except IntegrityError:
+            _evict(app, uow)
+            if tracking is not None and _tracking_done(app, tracking):
+                raise
+            time.sleep(min(0.002 * 2**attempt, 0.2))
+            continue
+        except BaseException:
+            _evict(app, uow)
+            raise
+        position = max((r.notification.id for r in recordings if r.notification.id), default=None)
+        return BatchResult(results=results, position=position)
+    msg = f"gave up after {MAX_ATTEMPTS} conflicting attempts"
+    raise IntegrityError(msg)
+
+
+def _save(app: Application[UUID], uow: UnitOfWork, tracking: Tracking | None, kwargs: dict[str, Any]) -> list[Any]:
+    # Application.save() has no tracking argument; a ProcessingEvent carries it.
+    processing = ProcessingEvent[UUID](tracking=tracking)
+    processing.collect_events(*uow.aggregates.values(), **kwargs)
+    if not processing.events and tracking is None:
+        return []
+    recordings = app._record(processing)  # noqa: SLF001 - the documented process-application path
+    app._take_snapshots(processing)  # noqa: SLF001
+    app._notify(recordings)  # noqa: SLF001
+    return recordings
+
+
+def _evict(app: Application[UUID], uow: UnitOfWork) -> None:
+    cache = app.repository.cache
+    if cache is not None:
+        for aggregate_id in uow.aggregates:
+            try:
+                cache.get(aggregate_id, evict=True)
+            except KeyError:
+                pass
+
+
+def _tracking_done(app: Application[UUID], tracking: Tracking) -> bool:
+    """A conflict on the tracking record itself means another process already stored
+    this position: replaying would apply it twice, so the caller must re-seek instead."""
+    has = getattr(app.recorder, "has_tracking_id", None)
+    return bool(has and has(tracking.application_name, tracking.notification_id))

@@ -1,0 +1,214 @@
+"""Normalising and validating the values a profile holds.
+
+Every identifier is stored in one canonical form so that uniqueness and search work on
+whatever spelling a client sends (``" ANN@Example.com "`` and ``ann@example.com`` are one
+contact; ``+372 555 12345`` and ``+37255512345`` are one phone).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+from domain.errors import InvalidDomain, InvalidInput
+
+CHANNELS = ("email", "sms", "webPush", "telegram", "viber")
+# Channels whose address the person gave themselves by opting in; a marketer may only
+# re-subscribe them when such an opt-in happened before (DESIGN §2 rule 1).
+OPT_IN_ONLY_CHANNELS = frozenset({"webPush", "telegram", "viber"})
+SENDABLE_CHANNELS = frozenset({"email", "sms", "telegram", "viber"})
+STATUSES = ("subscribed", "unsubscribed", "none")
+BLACKLIST_REASONS = ("manual", "hardBounce", "complaint", "listUnsubscribe")
+METHODS = ("api", "kafka", "import", "ui")
+IDENTIFIER_KINDS = ("userId", "email", "phoneNumber")
+INFO_FIELDS = ("firstName", "lastName", "language", "timezone", "birthday", "avatarLink")
+READ_ONLY_FIELDS = frozenset(
+    {"id", "domain", "createdAt", "createdMethod", "updatedAt", "updatedMethod", "version",
+     "position", "notesCount", "subscriptions"}
+)
+
+_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+_VARIABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+_ISO_639_1 = frozenset(
+    "aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs "
+    "cu cv cy da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha "
+    "he hi ho hr ht hu hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn "
+    "ko kr ks ku kv kw ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb "
+    "nd ne ng nl nn no nr nv ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd "
+    "se sg si sk sl sm sn so sq sr ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw "
+    "ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu".split()
+)
+MAX_USER_ID = 256
+MAX_AVATAR = 2048
+MAX_NOTE = 2000
+MAX_STRING_VALUE = 4096
+
+
+def domain_slug(value: str) -> str:
+    if not isinstance(value, str) or not _SLUG.fullmatch(value):
+        raise InvalidDomain(f"domain must match [a-z0-9][a-z0-9-]{{0,62}}, got {value!r}")
+    return value
+
+
+def channel(value: str) -> str:
+    if value not in CHANNELS:
+        raise InvalidInput(f"unknown channel {value!r}; one of {', '.join(CHANNELS)}")
+    return value
+
+
+def email(value: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput("email must be a string")
+    try:
+        return _email(value.strip().lower())
+    except EmailNotValidError as e:
+        raise InvalidInput(f"invalid email: {e}") from None
+
+
+@lru_cache(maxsize=65536)
+def _email(value: str) -> str:
+    # Syntax only: deliverability would need DNS, and upstream systems know better.
+    return validate_email(value, check_deliverability=False).normalized.lower()
+
+
+def phone(value: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput("phoneNumber must be a string")
+    return _phone(value.strip())
+
+
+@lru_cache(maxsize=65536)
+def _phone(value: str) -> str:
+    try:
+        parsed = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        raise InvalidInput("phoneNumber must be in international form, e.g. +37255512345") from None
+    if not phonenumbers.is_possible_number(parsed):
+        raise InvalidInput("phoneNumber is not a possible number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def user_id(value: str) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_USER_ID:
+        raise InvalidInput(f"userId must be a non-empty string of at most {MAX_USER_ID} chars")
+    return value.strip()
+
+
+NORMALISERS = {"userId": user_id, "email": email, "phoneNumber": phone}
+
+
+def identifier(kind: str, value: str) -> str:
+    return NORMALISERS[kind](value)
+
+
+def language(value: str) -> str:
+    if not isinstance(value, str) or value.strip().lower() not in _ISO_639_1:
+        raise InvalidInput(f"language must be an ISO 639-1 code, got {value!r}")
+    return value.strip().lower()
+
+
+def timezone(value: str) -> str:
+    if not isinstance(value, str) or not value or value.startswith(("/", ".")):
+        raise InvalidInput(f"timezone must be an IANA name, got {value!r}")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(f"unknown timezone {value!r}") from None
+    return value
+
+
+def birthday(value: str | date) -> str:
+    try:
+        parsed = value if isinstance(value, date) else date.fromisoformat(str(value))
+    except ValueError:
+        raise InvalidInput(f"birthday must be a date YYYY-MM-DD, got {value!r}") from None
+    return parsed.isoformat()
+
+
+def avatar_link(value: str) -> str:
+    if not isinstance(value, str) or len(value) > MAX_AVATAR:
+        raise InvalidInput(f"avatarLink must be an http(s) URL of at most {MAX_AVATAR} chars")
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InvalidInput("avatarLink must be an http or https URL")
+    return value.strip()
+
+
+def short_text(name: str, value: Any, limit: int = 256) -> str:
+    if not isinstance(value, str) or len(value) > limit:
+        raise InvalidInput(f"{name} must be a string of at most {limit} chars")
+    return value.strip()
+
+
+INFO_NORMALISERS = {
+    "firstName": lambda v: short_text("firstName", v),
+    "lastName": lambda v: short_text("lastName", v),
+    "language": language,
+    "timezone": timezone,
+    "birthday": birthday,
+    "avatarLink": avatar_link,
+}
+
+
+def info_field(name: str, value: Any) -> Any:
+    """Normalise one general-info field; ``None`` clears it."""
+    if value is None:
+        return None
+    return INFO_NORMALISERS[name](value)
+
+
+def variable_name(name: str) -> str:
+    if not isinstance(name, str) or not _VARIABLE_NAME.fullmatch(name):
+        raise InvalidInput(f"variable name must match [A-Za-z][A-Za-z0-9_]{{0,63}}, got {name!r}")
+    return name
+
+
+def variable_value(name: str, value: Any) -> str | int | float | bool:
+    """Variables hold strings, numbers, booleans or dates; dates are kept as ISO strings."""
+    if isinstance(value, bool | int | float):
+        if isinstance(value, float) and value != value:  # NaN cannot round-trip JSON
+            raise InvalidInput(f"variable {name} is not a number")
+        return value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str):
+        if len(value) > MAX_STRING_VALUE:
+            raise InvalidInput(f"variable {name} is longer than {MAX_STRING_VALUE} chars")
+        return value
+    raise InvalidInput(f"variable {name} must be a string, number, boolean or date")
+
+
+def variables(values: dict[str, Any]) -> dict[str, Any]:
+    """Validate a variables patch; ``None`` values mean "remove"."""
+    if not isinstance(values, dict):
+        raise InvalidInput("variables must be an object")
+    return {
+        variable_name(k): (None if v is None else variable_value(k, v)) for k, v in values.items()
+    }
+
+
+def note_text(text: str) -> str:
+    if not isinstance(text, str) or not text.strip() or len(text) > MAX_NOTE:
+        raise InvalidInput(f"note text must be 1..{MAX_NOTE} chars")
+    return text
+
+
+def blacklist_reason(value: str) -> str:
+    if value not in BLACKLIST_REASONS:
+        raise InvalidInput(f"blacklist reason must be one of {', '.join(BLACKLIST_REASONS)}")
+    return value
+
+
+def status(value: str) -> str:
+    if value not in STATUSES:
+        raise InvalidInput(f"status must be one of {', '.join(STATUSES)}")
+    return value

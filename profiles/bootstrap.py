@@ -1,0 +1,50 @@
+"""The composition root: everything is built here, from ``Settings``, and nowhere else."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from domain.application import ContactProfiles
+from profiles.database import ensure_schema, eventsourcing_env, resolve_url
+from profiles.settings import Settings
+from profiles.store import PostgresVault, ProfilesRecorder
+
+log = logging.getLogger(__name__)
+
+
+class PostgresContactProfiles(ContactProfiles):
+    """The application on PostgreSQL, with note pads in the database."""
+
+    name = "profiles"  # tables profiles_events, profiles_tracking
+
+    def __init__(self, env: dict[str, str]) -> None:
+        super().__init__(env)
+        assert isinstance(self.recorder, ProfilesRecorder)
+        self.vault = PostgresVault(self.recorder)
+
+
+@dataclass
+class Container:
+    settings: Settings
+    database_url: str
+    app: ContactProfiles
+    env: dict[str, str]
+    server: Any = None
+    closers: list[Any] = field(default_factory=list)
+
+    def close(self) -> None:
+        for closer in reversed(self.closers):
+            closer()
+        self.app.close()
+
+
+def build(settings: Settings | None = None) -> Container:
+    settings = settings or Settings()
+    url, server = resolve_url(settings.database_url, settings.data_dir)
+    if settings.db_schema != "public":
+        ensure_schema(url, settings.db_schema)
+    env = eventsourcing_env(url, settings.db_schema, settings.pool_size)
+    app = PostgresContactProfiles(env)
+    return Container(settings=settings, database_url=url, app=app, env=env, server=server)

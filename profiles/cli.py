@@ -1,0 +1,49 @@
+"""``profiles``: the command line of the service."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from profiles.settings import Settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from profiles.bootstrap import build
+    from profiles.runtime import Runtime
+
+    settings = Settings()
+    container = build(settings)
+    runtime = Runtime(container)
+    if args.demo:
+        from profiles.demo import load_demo
+
+        loaded = load_demo(container.app)
+        logging.getLogger("profiles").info("demo domain %s", "loaded" if loaded else "already present")
+    from api.app import create_app
+
+    app = create_app(container, runtime)
+    with runtime:
+        uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level="info")
+    container.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    parser = argparse.ArgumentParser(prog="profiles", description="Contact Profiles service")
+    verbs = parser.add_subparsers(dest="verb", required=True)
+    serve = verbs.add_parser("serve", help="run the HTTP API with projections (and Kafka when configured)")
+    serve.add_argument("--demo", action="store_true", help="load the sample domain 'demo' once")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+    serve.set_defaults(func=_serve)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""The PostgreSQL event store, extended with two small tables the write model needs.
+
+- ``profiles_receipts``: upstream ``eventId``s already applied, written in the same
+  transaction as the events they produced, so a redelivered envelope is applied once.
+- ``profiles_note_pads``: the one-time pads of live notes (see ``domain.vault``); the
+  only mutable table of the write side, because deleting a note must destroy its text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresDatastore, PostgresProcessRecorder
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Identifier
+
+from domain import vault
+
+
+class ProfilesRecorder(PostgresProcessRecorder):
+    def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "profiles_events",
+                 tracking_table_name: str = "profiles_tracking") -> None:
+        super().__init__(datastore, events_table_name=events_table_name, tracking_table_name=tracking_table_name)
+        schema = Identifier(datastore.schema)
+        self.receipts_table = SQL("{}.{}").format(schema, Identifier("profiles_receipts"))
+        self.pads_table = SQL("{}.{}").format(schema, Identifier("profiles_note_pads"))
+        self.sql_create_statements.extend([
+            SQL("CREATE TABLE IF NOT EXISTS {} (key text PRIMARY KEY)").format(self.receipts_table),
+            SQL("CREATE TABLE IF NOT EXISTS {} (note_id text PRIMARY KEY, pad bytea NOT NULL)").format(self.pads_table),
+        ])
+
+    def _insert_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+        super()._insert_events(curs, stored_events, **kwargs)
+        receipts = kwargs.get("receipts")
+        if receipts:
+            # A duplicate key here is a concurrent redelivery: the whole batch conflicts
+            # and is retried, when the pre-check finds the receipt and skips it.
+            curs.executemany(SQL("INSERT INTO {} (key) VALUES (%s)").format(self.receipts_table),
+                             [(r,) for r in receipts])
+
+    def select_receipts(self, keys: list[str]) -> list[str]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL("SELECT key FROM {} WHERE key = ANY(%s)").format(self.receipts_table), (keys,))
+            return [row["key"] for row in curs.fetchall()]
+
+
+class PostgresVault:
+    """Note pads in PostgreSQL. Shredding deletes the row: a ``pg_dump`` afterwards
+    holds only ciphertext that no key can open any more."""
+
+    def __init__(self, recorder: ProfilesRecorder) -> None:
+        self._datastore = recorder.datastore
+        self._table = recorder.pads_table
+
+    def seal(self, note_id: str, text: str) -> str:
+        pad, sealed = vault.seal(text)
+        with self._datastore.transaction(commit=True) as curs:
+            curs.execute(SQL("INSERT INTO {} (note_id, pad) VALUES (%s, %s) ON CONFLICT (note_id) "
+                             "DO UPDATE SET pad = EXCLUDED.pad").format(self._table), (note_id, pad))
+        return sealed
+
+    def unseal(self, note_id: str, sealed: str) -> str | None:
+        with self._datastore.transaction(commit=False) as curs:
+            curs.execute(SQL("SELECT pad FROM {} WHERE note_id = %s").format(self._table), (note_id,))
+            row = curs.fetchone()
+        return None if row is None else vault.unseal(bytes(row["pad"]), sealed)
+
+    def shred(self, note_ids: Iterable[str]) -> None:
+        ids = list(note_ids)
+        if ids:
+            with self._datastore.transaction(commit=True) as curs:
+                curs.execute(SQL("DELETE FROM {} WHERE note_id = ANY(%s)").format(self._table), (ids,))
