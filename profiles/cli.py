@@ -1,17 +1,38 @@
-"""``profiles``: the command line of the service."""
+"""``profiles``: the command line of the service.
+
+Each area registers its own verbs (``register(verbs)``) and its background workers for
+``serve`` (``add_workers(runtime)``), so this file stays the small switchboard.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
+from types import ModuleType
 
 from profiles.settings import Settings
+
+# Areas in the order their workers start: projections before the consumer and relay.
+AREAS = ("profiles.cli_projections", "profiles.cli_kafka", "profiles.cli_bench")
+
+
+def _areas() -> list[ModuleType]:
+    found = []
+    for name in AREAS:
+        try:
+            found.append(importlib.import_module(name))
+        except ModuleNotFoundError as e:
+            if e.name != name:
+                raise
+    return found
 
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from api.app import create_app
     from profiles.bootstrap import build
     from profiles.runtime import Runtime
 
@@ -23,8 +44,9 @@ def _serve(args: argparse.Namespace) -> int:
 
         loaded = load_demo(container.app)
         logging.getLogger("profiles").info("demo domain %s", "loaded" if loaded else "already present")
-    from api.app import create_app
-
+    for area in _areas():
+        if hasattr(area, "add_workers"):
+            area.add_workers(runtime)
     app = create_app(container, runtime)
     with runtime:
         uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level="info")
@@ -41,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)
     serve.set_defaults(func=_serve)
+    for area in _areas():
+        area.register(verbs)
     args = parser.parse_args(argv)
     return int(args.func(args))
 
