@@ -34,6 +34,9 @@ class UnitOfWork:
         self._app = app
         self.aggregates: dict[UUID, Aggregate] = {}
         self.receipts: list[str] = []
+        # Pending-event counts of the aggregates the current command touched, taken when
+        # it first touched them: checking only these keeps a batch linear in its size.
+        self._touched: dict[UUID, int] = {}
 
     def get(self, aggregate_id: UUID, kind: type[A]) -> A | None:
         aggregate = self.aggregates.get(aggregate_id)
@@ -43,14 +46,21 @@ class UnitOfWork:
             except AggregateNotFoundError:
                 return None
             self.aggregates[aggregate_id] = aggregate
+        self._touched.setdefault(aggregate_id, len(aggregate.pending_events))
         return aggregate if isinstance(aggregate, kind) else None
 
     def add(self, aggregate: A) -> A:
+        known = self.aggregates.get(aggregate.id)
+        self._touched.setdefault(aggregate.id, 0 if known is None else len(known.pending_events))
         self.aggregates[aggregate.id] = aggregate
         return aggregate
 
-    def _pending(self) -> dict[UUID, int]:
-        return {i: len(a.pending_events) for i, a in self.aggregates.items()}
+    def _begin_command(self) -> None:
+        self._touched = {}
+
+    def _command_recorded(self) -> bool:
+        """Did the current command record any event (on an aggregate it touched)?"""
+        return any(len(self.aggregates[i].pending_events) != n for i, n in self._touched.items())
 
 
 @dataclass
@@ -84,12 +94,12 @@ def run_batch(
                 if index in refused:
                     results.append(refused[index])
                     continue
-                before = uow._pending()
+                uow._begin_command()
                 try:
                     results.append(command(uow))
                 except DomainError as error:
                     results.append(error)
-                    if uow._pending() != {i: before.get(i, 0) for i in uow.aggregates}:
+                    if uow._command_recorded():
                         # A command raised after recording an event: drop this attempt
                         # and replay the batch without it, so nothing half-applied is saved.
                         refused[index] = error
