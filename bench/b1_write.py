@@ -1,0 +1,158 @@
+"""B1 write path: validated envelopes → commands → event store, with tracking.
+
+    python -m bench.b1_write --events 1000000 --contacts 100000
+
+Measured: ``domain.ingest.parse`` + ``ContactProfiles.ingest`` in batches (one transaction
+and one tracking record per batch), envelopes per second. Baselines in the same run:
+the same envelopes with one ``app.ingest`` (one transaction) per envelope, on a sample;
+and a raw binary ``COPY`` of the very rows the run stored into a scratch table with the
+same indexes — the ceiling of what any insert path can do here.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from typing import Any
+
+from bench import common, workload
+
+TARGET_RATE = 40_000
+TARGET_RATIO = 30.0
+
+
+def meta_for(envelope: Any) -> Any:
+    from domain.meta import Meta
+
+    return Meta(method="kafka", actor="bench", occurred_at=envelope.occurredAt)
+
+
+def ingest_batched(app: Any, raws: list[dict[str, Any]], batch: int, quiet: bool) -> tuple[float, Counter[str]]:
+    """Parse and ingest in batches; returns (seconds, outcome counts)."""
+    from eventsourcing.persistence import Tracking
+
+    from domain import errors
+    from domain.ingest import parse
+
+    outcomes: Counter[str] = Counter()
+    bar = common.progress(len(raws), "B1 batched ingest", quiet=quiet)
+    with common.Timer() as t:
+        for n, start in enumerate(range(0, len(raws), batch)):
+            parsed = []
+            for raw in raws[start:start + batch]:
+                try:
+                    parsed.append(parse(raw))
+                except errors.DomainError as e:
+                    outcomes[e.code] += 1
+            result = app.ingest(parsed, meta_for, tracking=Tracking("bench-b1", n + 1))
+            for r in result.results:
+                outcomes[getattr(r, "code", "applied")] += 1
+            bar.update(len(raws[start:start + batch]))
+    bar.close()
+    return t.seconds, outcomes
+
+
+def ingest_one_by_one(app: Any, raws: list[dict[str, Any]], quiet: bool) -> float:
+    from eventsourcing.persistence import Tracking
+
+    from domain import errors
+    from domain.ingest import parse
+
+    bar = common.progress(len(raws), "B1 baseline: one ingest per event", quiet=quiet)
+    with common.Timer() as t:
+        for n, raw in enumerate(raws):
+            try:
+                app.ingest([parse(raw)], meta_for, tracking=Tracking("bench-b1", n + 1))
+            except errors.DomainError:
+                pass
+            bar.update(1)
+    bar.close()
+    return t.seconds
+
+
+def copy_baseline(url: str, schema: str, chunk: int, quiet: bool) -> tuple[float, int]:
+    """Binary COPY of the stored rows into a table shaped like the events table."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(f'SELECT originator_id, originator_version, topic, state FROM "{schema}".profiles_events '
+                            "ORDER BY notification_id").fetchall()
+        conn.execute(f'CREATE TABLE "{schema}".copy_target (originator_id uuid NOT NULL, '
+                     "originator_version bigint NOT NULL, topic text, state bytea, notification_id bigserial, "
+                     "PRIMARY KEY (originator_id, originator_version))")
+        conn.execute(f'CREATE UNIQUE INDEX ON "{schema}".copy_target (notification_id)')
+        bar = common.progress(len(rows), "B1 baseline: raw binary COPY", quiet=quiet, unit="row")
+        with common.Timer() as t:
+            for start in range(0, len(rows), chunk):
+                with conn.transaction(), conn.cursor() as cur, cur.copy(
+                        f'COPY "{schema}".copy_target (originator_id, originator_version, topic, state) '
+                        "FROM STDIN (FORMAT BINARY)") as copy:
+                    copy.set_types(["uuid", "int8", "text", "bytea"])
+                    for row in rows[start:start + chunk]:
+                        copy.write_row(row)
+                bar.update(min(chunk, len(rows) - start))
+        bar.close()
+    return t.seconds, len(rows)
+
+
+def stored_rows(url: str, schema: str) -> int:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return conn.execute(f'SELECT count(*) FROM "{schema}".profiles_events').fetchone()[0]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = common.parser(__doc__.splitlines()[0])
+    p.add_argument("--events", type=int, default=1_000_000)
+    p.add_argument("--contacts", type=int, default=100_000)
+    p.add_argument("--batch", type=int, default=1000, help="envelopes per transaction")
+    p.add_argument("--sample", type=int, default=5000, help="envelopes for the per-event baseline")
+    args = p.parse_args(argv)
+    if args.smoke:
+        args.events, args.contacts, args.sample, args.batch = 3000, 300, 300, 500
+    url = common.database_url()
+    print(f"generating {args.events} envelopes over {args.contacts} contacts …", file=sys.stderr)
+    raws = list(workload.envelopes(args.events, args.contacts, args.seed))
+    kinds = Counter(r["type"] for r in raws)
+
+    with common.scratch_schema(url, "b1") as schema:
+        container = common.build_container(url, schema)
+        try:
+            seconds, outcomes = ingest_batched(container.app, raws, args.batch, args.quiet)
+        finally:
+            container.close()
+        rows = stored_rows(url, schema)
+        transactions = -(-len(raws) // args.batch)
+        copy_seconds, copy_rows = copy_baseline(url, schema, max(1, rows // transactions), args.quiet)
+
+    sample = raws[:args.sample]
+    with common.scratch_schema(url, "b1base") as schema:
+        container = common.build_container(url, schema)
+        try:
+            one_seconds = ingest_one_by_one(container.app, sample, args.quiet)
+        finally:
+            container.close()
+
+    rate = len(raws) / seconds
+    per_event = len(sample) / one_seconds
+    copy_rate = copy_rows / copy_seconds
+    store_rate = rows / seconds
+    figures = [
+        common.Figure("envelopes/s, batched ingest", rate, "ev/s", per_event, "one ingest per event",
+                      target=TARGET_RATE, ratio_target=TARGET_RATIO),
+        common.Figure("stored events/s, batched ingest", store_rate, "rows/s", copy_rate, "raw binary COPY",
+                      note="ratio = share of the COPY ceiling"),
+    ]
+    params = {"events": len(raws), "contacts": args.contacts, "batch": args.batch, "sample": len(sample),
+              "smoke": args.smoke}
+    extra = {"seconds": round(seconds, 2), "stored_rows": rows, "rows_per_envelope": round(rows / len(raws), 3),
+             "outcomes": dict(outcomes), "types": dict(kinds), "per_event_seconds": round(one_seconds, 2),
+             "copy_seconds": round(copy_seconds, 2), "copy_rows": copy_rows}
+    common.report("b1", "write path", params, figures, url=url, extra=extra, save=not args.no_save)
+    print(f"outcomes: {dict(outcomes)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
