@@ -10,6 +10,7 @@ segments projection, which compiles the same tree to SQL.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -39,7 +40,7 @@ def _field_ok(name: Any) -> bool:
 
 
 def _scalar(value: Any) -> bool:
-    return isinstance(value, str | int | float | bool) and not (isinstance(value, float) and value != value)
+    return isinstance(value, str | int | float | bool) and not (isinstance(value, float) and not math.isfinite(value))
 
 
 def validate(condition: Any) -> dict[str, Any]:

@@ -38,9 +38,32 @@ def _date(value: Any, fmt: str = "%Y-%m-%d") -> str:
         return str(value)
 
 
+MAX_OUTPUT = 100_000  # characters one operator may produce; bigger is an attack, not a message
+MAX_POWER_BITS = 4096
+
+
+class _BoundedSandbox(ImmutableSandboxedEnvironment):
+    """The sandbox stops access to internals but not ``{{ 'x' * 10**9 }}`` or
+    ``{{ 9 ** 9 ** 9 }}``: intercepting ``*`` and ``**`` keeps one render cheap.
+    Intercepted operators are also never constant-folded at compile time."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(left, int) and isinstance(right, int) and (
+            abs(left).bit_length() * right > MAX_POWER_BITS
+        ):
+            raise SecurityError(f"power result larger than {MAX_POWER_BITS} bits")
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if isinstance(seq, str | list | tuple) and isinstance(times, int) and len(seq) * times > MAX_OUTPUT:
+                    raise SecurityError(f"repetition longer than {MAX_OUTPUT}")
+        return super().call_binop(context, operator, left, right)
+
+
 @lru_cache(maxsize=2)
 def _environment(autoescape: bool) -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(undefined=ChainableUndefined, autoescape=autoescape)
+    env = _BoundedSandbox(undefined=ChainableUndefined, autoescape=autoescape)
     env.filters["date"] = _date
     return env
 
@@ -72,3 +95,6 @@ def render(source: str, context: dict[str, Any], *, timezone: str | None, now: d
         raise InvalidTemplate(f"template tried something the sandbox forbids: {e}") from None
     except TemplateError as e:
         raise InvalidTemplate(f"template failed to render: {e}") from None
+    except (ArithmeticError, TypeError, ValueError, LookupError, AttributeError) as e:
+        # ``{{ 1/0 }}``, ``range(10**6)``, ``'x'|int + 'y'``: the template's fault, never a 500.
+        raise InvalidTemplate(f"template failed to render: {type(e).__name__}: {e}") from None

@@ -7,6 +7,7 @@ contact; ``+372 555 12345`` and ``+37255512345`` are one phone).
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date, datetime
 from functools import lru_cache
@@ -173,8 +174,8 @@ def variable_name(name: str) -> str:
 def variable_value(name: str, value: Any) -> str | int | float | bool:
     """Variables hold strings, numbers, booleans or dates; dates are kept as ISO strings."""
     if isinstance(value, bool | int | float):
-        if isinstance(value, float) and value != value:  # NaN cannot round-trip JSON
-            raise InvalidInput(f"variable {name} is not a number")
+        if isinstance(value, float) and not math.isfinite(value):  # NaN/Infinity are not JSON
+            raise InvalidInput(f"variable {name} is not a finite number")
         return value
     if isinstance(value, datetime):
         return value.isoformat()
