@@ -7,7 +7,7 @@ API, the Kafka consumer and the demo loader share one path into the event store.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any, ClassVar
 from uuid import UUID, uuid4
@@ -48,11 +48,17 @@ class ContactProfiles(Application[UUID]):
 
     # -- batches ------------------------------------------------------------------------
 
-    def execute(self, commands: list[Command], *, tracking: Tracking | None = None, receipts: Iterable[str] = ()) -> BatchResult:
+    def execute(self, commands: list[Command], *, tracking: Tracking | None = None, receipts: Iterable[str] = (),
+                before_save: Callable[[UnitOfWork], None] | None = None) -> BatchResult:
         receipts = list(receipts)
+
+        def save_kwargs(uow: UnitOfWork) -> dict[str, Any]:
+            if before_save is not None:
+                before_save(uow)
+            return {"receipts": uow.receipts} if uow.receipts else {}
+
         with self._write_lock:
-            result = run_batch(self, commands, tracking=tracking,
-                               save_kwargs=lambda uow: {"receipts": uow.receipts} if uow.receipts else {})
+            result = run_batch(self, commands, tracking=tracking, save_kwargs=save_kwargs)
             if result.position is None:
                 result.position = self.recorder.max_notification_id() or 0
             if not hasattr(self.recorder, "select_receipts"):
@@ -69,19 +75,28 @@ class ContactProfiles(Application[UUID]):
             return set(select(keys)) if keys else set()
         return {k for k in keys if k in self._memory_receipts}
 
-    def ingest(self, envelopes: list[ingest.Envelope], meta_for: Any, *, tracking: Tracking | None = None) -> BatchResult:
+    def ingest(self, envelopes: list[ingest.Envelope], meta_for: Any, *, tracking: Tracking | None = None,
+               before_save: Callable[[list[tuple[int, errors.DomainError]]], None] | None = None) -> BatchResult:
         """Apply validated envelopes in one transaction. ``meta_for(envelope)`` gives the
-        provenance. Results are a contact id, a ``Duplicate`` or a DomainError each."""
+        provenance. Results are a contact id, a ``Duplicate`` or a DomainError each.
+
+        ``before_save(refusals)`` gets ``[(index, error)]`` right before that transaction
+        (and its tracking record) is written, so a caller can first put the refused
+        envelopes somewhere durable (the Kafka dead-letter topic); if it raises, nothing
+        is stored. It may be called again when a conflict replays the batch."""
         seen_before = self.receipts_seen([e.receipt for e in envelopes])
         in_batch: set[str] = set()
         commands: list[Command] = []
-        for envelope in envelopes:
+        refusals: dict[int, errors.DomainError] = {}
+        for index, envelope in enumerate(envelopes):
             if envelope.receipt in seen_before or envelope.receipt in in_batch:
                 commands.append(lambda uow: ingest.Duplicate())
                 continue
             in_batch.add(envelope.receipt)
-            commands.append(partial(_ingest_one, envelope=envelope, meta=meta_for(envelope)))
-        return self.execute(commands, tracking=tracking, receipts=in_batch)
+            command = partial(_ingest_one, envelope=envelope, meta=meta_for(envelope))
+            commands.append(partial(_noting_refusal, refusals, index, command))
+        hook = None if before_save is None else (lambda uow: before_save(sorted(refusals.items(), key=lambda r: r[0])))
+        return self.execute(commands, tracking=tracking, receipts=in_batch, before_save=hook)
 
     # -- contacts -----------------------------------------------------------------------
 
@@ -172,6 +187,16 @@ class ContactProfiles(Application[UUID]):
 def _touch(aggregate: Any, command: str, *args: Any) -> Any:
     getattr(aggregate, command)(*args)
     return aggregate
+
+
+def _noting_refusal(refusals: dict[int, errors.DomainError], index: int, command: Command, uow: UnitOfWork) -> Any:
+    try:
+        result = command(uow)
+    except errors.DomainError as error:
+        refusals[index] = error
+        raise
+    refusals.pop(index, None)  # a replay after a conflict may accept what was refused
+    return result
 
 
 def _ingest_one(uow: UnitOfWork, envelope: ingest.Envelope, meta: Meta) -> UUID:
