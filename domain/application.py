@@ -153,6 +153,11 @@ class ContactProfiles(Application[UUID]):
                         bodies: dict[str, str], meta: Meta) -> tuple[Template, int]:
         return self._run(lambda uow: handlers.create_template(uow, domain, channel, name, subject, body, bodies, meta))
 
+    def revise_template(self, domain: str, template_id: UUID, subject: str, body: str,
+                        bodies: dict[str, str], meta: Meta) -> tuple[Template, int]:
+        """New content for a template; it is a draft again until approved (additive)."""
+        return self._run(lambda uow: handlers.revise_template(uow, domain, template_id, subject, body, bodies, meta))
+
     def approve_template(self, domain: str, template_id: UUID, meta: Meta) -> tuple[Template, int]:
         return self._run(lambda uow: _touch(handlers.template(uow, domain, template_id), "approve", meta))
 

@@ -181,6 +181,13 @@ def create_template(uow: UnitOfWork, domain: str, channel: str, name: str, subje
     return uow.add(Template.create(domain, channel, name, subject, body, bodies, meta))
 
 
+def revise_template(uow: UnitOfWork, domain: str, template_id: UUID, subject: str, body: str,
+                    bodies: dict[str, str], meta: Meta) -> Template:
+    found = template(uow, domain, template_id)
+    found.revise(subject, body, {values.language(k): v for k, v in bodies.items()}, meta)
+    return found
+
+
 def send_message(
     uow: UnitOfWork, domain: str, contact_id: UUID, channel: str, template_id: UUID, meta: Meta,
     message_id: UUID | None = None,

@@ -42,6 +42,19 @@ class Template(Aggregate):
         def apply(self, template: Template) -> None:  # type: ignore[override]
             template.status = "approved"
 
+    class Revised(Recorded):
+        """New content; a revised template is a draft again until someone approves it."""
+
+        subject: str
+        body: str
+        bodies: dict[str, str]
+
+        def apply(self, template: Template) -> None:  # type: ignore[override]
+            template.subject = self.subject
+            template.body = self.body
+            template.bodies = dict(self.bodies)
+            template.status = "draft"
+
     @classmethod
     def create(
         cls,
@@ -67,6 +80,12 @@ class Template(Aggregate):
             bodies=bodies,
             **meta.fields(),
         )
+
+    def revise(self, subject: str, body: str, bodies: dict[str, str], meta: Meta) -> None:
+        for source in (subject, body, *bodies.values()):
+            rendering.check(source)
+        if (subject, body, bodies) != (self.subject, self.body, self.bodies):
+            self.trigger_event(self.Revised, subject=subject, body=body, bodies=bodies, **meta.fields())
 
     def approve(self, meta: Meta) -> None:
         if self.status != "approved":
