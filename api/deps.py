@@ -1,0 +1,168 @@
+"""Request dependencies: who is calling, which domain, which read model, which provenance.
+
+Routes declare what they need with the ``Annotated`` aliases at the bottom; nothing here
+is built at import time — everything hangs off ``app.state`` set by ``create_app``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import Depends, Path, Query, Request, Response
+
+from api import errors
+from domain import values
+from domain.application import ContactProfiles
+from domain.meta import Meta
+from projections.reader import ReadModel
+
+log = logging.getLogger(__name__)
+
+PROFILE = ("profile",)
+ACTIVITY = ("profile", "activity")
+SEGMENTS = ("profile", "segments")
+EVERY: tuple[str, ...] = ()  # all projections
+WAIT_SECONDS = 5.0
+MAX_POSITION = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller: the key's name (its domain, or ``admin`` for ``*``) and its reach."""
+
+    name: str
+    domain: str | None  # None = every domain
+
+    def may_see(self, domain: str) -> bool:
+        return self.domain is None or self.domain == domain
+
+    def allowed(self) -> set[str] | None:
+        return None if self.domain is None else {self.domain}
+
+
+class KeyRing:
+    """API keys from ``PROFILES_API_KEYS``; empty means the API is open."""
+
+    def __init__(self, key_map: dict[str, str]) -> None:
+        self._keys = [(key.encode(), domain) for key, domain in key_map.items()]
+
+    @property
+    def open(self) -> bool:
+        return not self._keys
+
+    def principal(self, authorization: str | None) -> Principal:
+        if self.open:
+            return Principal(name="anonymous", domain=None)
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise errors.Unauthorized("send Authorization: Bearer <key>")
+        given = token.strip().encode()
+        match: str | None = None
+        # Compare against every key, never stopping early, so timing says nothing.
+        for key, domain in self._keys:
+            if hmac.compare_digest(given, key):
+                match = domain
+        if match is None:
+            raise errors.Unauthorized("unknown API key")
+        return Principal(name="admin" if match == "*" else match, domain=None if match == "*" else match)
+
+
+def get_principal(request: Request) -> Principal:
+    return request.app.state.keys.principal(request.headers.get("authorization"))
+
+
+def get_domain(
+    principal: Annotated[Principal, Depends(get_principal)],
+    domain: Annotated[str, Path(description="Workspace slug", examples=["shop"], max_length=200)],
+) -> str:
+    values.domain_slug(domain)
+    if not principal.may_see(domain):
+        raise errors.Forbidden(f"this key may not access domain {domain!r}")
+    return domain
+
+
+def get_application(request: Request) -> ContactProfiles:
+    return request.app.state.container.app
+
+
+def get_read_model(request: Request) -> ReadModel:
+    read_model = getattr(request.app.state.container, "read_model", None)
+    if read_model is None:
+        raise errors.ReadModelUnavailable("the projections are not attached to this process")
+    return read_model
+
+
+def get_meta(principal: Annotated[Principal, Depends(get_principal)]) -> Meta:
+    return Meta(method="api", actor=principal.name)
+
+
+def reads(projections: tuple[str, ...]) -> Callable[..., ReadModel]:
+    """A dependency that honours ``?minPosition=`` for the projections a route reads."""
+
+    def dependency(
+        read_model: Annotated[ReadModel, Depends(get_read_model)],
+        min_position: Annotated[int | None, Query(
+            alias="minPosition", ge=0, le=MAX_POSITION,
+            description="Wait (≤ 5 s) until the projections have processed this log position "
+                        "(from a write's `Profiles-Position`), else 503 `projection_lagging`.",
+        )] = None,
+    ) -> ReadModel:
+        if min_position:
+            wait(read_model, min_position, projections)
+        return read_model
+
+    return dependency
+
+
+def wait(read_model: ReadModel, position: int, projections: tuple[str, ...]) -> None:
+    if not read_model.wait_for(position, projections, timeout=WAIT_SECONDS):
+        error = errors.ProjectionLagging(
+            f"projections {', '.join(projections) or 'all'} have not reached position {position}; retry"
+        )
+        raise error
+
+
+def written(response: Response, position: int) -> int:
+    """Every write tells the client its place in the log."""
+    response.headers["Profiles-Position"] = str(position)
+    return position
+
+
+def contact_after_write(read_model: ReadModel, domain: str, contact_id: UUID, position: int) -> dict[str, Any]:
+    """The fresh contact document once the profile projection has the write (bounded)."""
+    document = None
+    if read_model.wait_for(position, PROFILE, timeout=WAIT_SECONDS):
+        document = read_model.contact(domain, contact_id)
+    if document is None:
+        error = errors.ProjectionLagging(
+            f"written at position {position}; read it with GET ?minPosition={position}"
+        )
+        error.position = position  # type: ignore[attr-defined]
+        raise error
+    return document
+
+
+def existing_contact(read_model: ReadModel, domain: str, contact_id: UUID) -> dict[str, Any]:
+    from domain.errors import ContactNotFound
+
+    document = read_model.contact(domain, contact_id)
+    if document is None:
+        raise ContactNotFound(f"contact {contact_id} not found")
+    return document
+
+
+Auth = Annotated[Principal, Depends(get_principal)]
+Domain = Annotated[str, Depends(get_domain)]
+App = Annotated[ContactProfiles, Depends(get_application)]
+Provenance = Annotated[Meta, Depends(get_meta)]
+ProfileReader = Annotated[ReadModel, Depends(reads(PROFILE))]
+ActivityReader = Annotated[ReadModel, Depends(reads(ACTIVITY))]
+SegmentReader = Annotated[ReadModel, Depends(reads(SEGMENTS))]
+AnyReader = Annotated[ReadModel, Depends(reads(EVERY))]
+WriteReader = Annotated[ReadModel, Depends(get_read_model)]
+ContactId = Annotated[UUID, Path(alias="contactId", description="Contact id")]

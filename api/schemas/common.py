@@ -1,0 +1,81 @@
+"""Shapes shared by every resource: problems, pages, positions, bounded JSON values."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict
+from pydantic.alias_generators import to_camel
+
+T = TypeVar("T")
+
+# Bounded so a number a client sends always round-trips the event store's JSON.
+Int64 = Annotated[int, Strict(), Field(ge=-(2**63), le=2**63 - 1)]
+# Strict members: "123" stays a string; a date travels as its ISO string.
+VariableValue = Annotated[
+    Annotated[bool, Strict()] | Int64 | Annotated[float, Strict(), Field(allow_inf_nan=False)]
+    | Annotated[str, Field(max_length=4096)] | None,
+    Field(union_mode="left_to_right", examples=["Tallinn", 42, True, "1990-05-01"]),
+]
+Channel = Annotated[str, Field(pattern="^(email|sms|webPush|telegram|viber)$", examples=["email"])]
+
+
+class Request(BaseModel):
+    """A request body: camelCase on the wire, unknown members refused."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid",
+                              str_max_length=100_000, ser_json_inf_nan="null")
+
+
+class Public(BaseModel):
+    """A response body: documented members, any further read-model members passed on."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details with the contract's machine ``code``."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
+        "type": "https://contact-profiles.dev/problems/notes_limit", "title": "A contact has at most five notes",
+        "status": 409, "detail": "a contact has at most 5 notes; delete one first", "code": "notes_limit"}]})
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    instance: str | None = None
+
+
+class Written(Public):
+    position: int = Field(description="Log position of the write; pass as ?minPosition= to read it back")
+
+
+class Page(Public, Generic[T]):
+    """Lists are ``{"items": [...], "nextCursor": "…" | null}``; pass the cursor back to page on."""
+
+    items: list[T]
+    next_cursor: str | None = None
+
+
+def check_finite(value: Any, depth: int = 0) -> Any:
+    """JSON a client sends may say NaN, Infinity or 10**400: none of them survives the
+    projections' JSONB, so they are refused at the door (raises ValueError)."""
+    if depth > 32:
+        raise ValueError("nested too deeply")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("numbers must be finite")
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
+        raise ValueError("integers must fit in 64 bits")
+    if isinstance(value, dict):
+        for item in value.values():
+            check_finite(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            check_finite(item, depth + 1)
+    return value
+
+
+FiniteObject = Annotated[dict[str, Any], AfterValidator(check_finite)]
