@@ -1,0 +1,62 @@
+"""The event store's append path (columnar binary insert): what a writer relies on."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from eventsourcing.persistence import IntegrityError, StoredEvent, Tracking
+
+TOPIC = "domain.activity:Activity.Recorded"
+
+
+def _events(originator: uuid.UUID, versions: range) -> list[StoredEvent]:
+    return [StoredEvent(originator, v, TOPIC, b'{"n": %d}' % v) for v in versions]
+
+
+def test_appends_return_positions_in_order_with_tracking_and_receipts(container):
+    recorder = container.app.recorder
+    first = recorder.insert_events(_events(uuid.uuid4(), range(1, 4)), tracking=Tracking("kafka-0", 10),
+                                   receipts=["shop\x1fe-1", "shop\x1fe-2"])
+    second = recorder.insert_events(_events(uuid.uuid4(), range(1, 3)), tracking=Tracking("kafka-0", 11))
+
+    assert first == [1, 2, 3] and second == [4, 5]
+    assert recorder.max_tracking_id("kafka-0") == 11
+    assert set(recorder.select_receipts(["shop\x1fe-1", "shop\x1fe-2", "shop\x1fe-3"])) == {"shop\x1fe-1", "shop\x1fe-2"}
+    stored = recorder.select_events(_originator_of(recorder, 4))
+    assert [(e.originator_version, e.topic, e.state) for e in stored] == [(1, TOPIC, b'{"n": 1}'), (2, TOPIC, b'{"n": 2}')]
+
+
+def test_a_version_conflict_stores_nothing_of_the_batch(container):
+    recorder = container.app.recorder
+    taken = uuid.uuid4()
+    recorder.insert_events(_events(taken, range(1, 2)))
+    other = uuid.uuid4()
+
+    with pytest.raises(IntegrityError):
+        recorder.insert_events([*_events(other, range(1, 3)), *_events(taken, range(1, 2))],
+                               tracking=Tracking("kafka-0", 5), receipts=["shop\x1fe-9"])
+
+    assert recorder.select_events(other) == []
+    assert recorder.max_tracking_id("kafka-0") is None
+    assert recorder.select_receipts(["shop\x1fe-9"]) == []
+
+
+def test_a_duplicate_receipt_conflicts(container):
+    recorder = container.app.recorder
+    recorder.insert_events(_events(uuid.uuid4(), range(1, 2)), receipts=["shop\x1fe-1"])
+    with pytest.raises(IntegrityError):
+        recorder.insert_events(_events(uuid.uuid4(), range(1, 2)), receipts=["shop\x1fe-1"])
+
+
+def test_live_subscribers_see_appended_events(container):
+    recorder = container.app.recorder
+    with recorder.subscribe(gt=0) as subscription:
+        recorder.insert_events(_events(uuid.uuid4(), range(1, 3)))
+        seen = [next(subscription).id, next(subscription).id]
+    assert seen == [1, 2]
+
+
+def _originator_of(recorder, notification_id: int) -> uuid.UUID:
+    (notification,) = recorder.select_notifications(notification_id, 1)
+    return notification.originator_id
