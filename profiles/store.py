@@ -40,6 +40,11 @@ class ProfilesRecorder(PostgresProcessRecorder):
             "RETURNING notification_id"
         ).format(schema=schema, table=Identifier(self.events_table_name),
                  id_type=Identifier(datastore.originator_id_type))
+        self.select_many_statement = SQL(
+            "SELECT originator_id, originator_version, topic, state FROM {schema}.{table} "
+            "WHERE originator_id = ANY(%b::{id_type}[]) ORDER BY originator_id, originator_version"
+        ).format(schema=schema, table=Identifier(self.events_table_name),
+                 id_type=Identifier(datastore.originator_id_type))
         self.insert_receipts_statement = SQL("INSERT INTO {} (key) SELECT unnest(%b::text[])").format(
             self.receipts_table)
 
@@ -62,6 +67,20 @@ class ProfilesRecorder(PostgresProcessRecorder):
             # A duplicate key here is a concurrent redelivery: the whole batch conflicts
             # and is retried, when the pre-check finds the receipt and skips it.
             curs.execute(self.insert_receipts_statement, (list(receipts),), prepare=True)
+
+    def select_events_many(self, originator_ids: Sequence[Any]) -> dict[Any, list[StoredEvent]]:
+        """The stored events of many aggregates in one round trip (a batch's cache misses).
+        Ids with no events are absent from the answer."""
+        found: dict[Any, list[StoredEvent]] = {}
+        if not originator_ids:
+            return found
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self.select_many_statement, (list(originator_ids),), prepare=True)
+            for row in curs.fetchall():
+                found.setdefault(row["originator_id"], []).append(StoredEvent(
+                    originator_id=row["originator_id"], originator_version=row["originator_version"],
+                    topic=row["topic"], state=bytes(row["state"])))
+        return found
 
     def select_receipts(self, keys: list[str]) -> list[str]:
         with self.datastore.transaction(commit=False) as curs:

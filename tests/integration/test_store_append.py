@@ -60,3 +60,15 @@ def test_live_subscribers_see_appended_events(container):
 def _originator_of(recorder, notification_id: int) -> uuid.UUID:
     (notification,) = recorder.select_notifications(notification_id, 1)
     return notification.originator_id
+
+
+def test_many_aggregates_are_read_in_one_call(container):
+    recorder = container.app.recorder
+    a, b, missing = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    recorder.insert_events([*_events(a, range(1, 4)), *_events(b, range(1, 2))])
+
+    found = recorder.select_events_many([a, b, missing])
+
+    assert set(found) == {a, b}
+    assert [e.originator_version for e in found[a]] == [1, 2, 3]
+    assert found[b][0].state == b'{"n": 1}'
