@@ -50,11 +50,15 @@ class ContactProfiles(Application[UUID]):
 
     def execute(self, commands: list[Command], *, tracking: Tracking | None = None, receipts: Iterable[str] = (),
                 before_save: Callable[[UnitOfWork], None] | None = None) -> BatchResult:
-        receipts = list(receipts)
+        # Only the receipts of the attempt that was saved count as applied, as in the
+        # PostgreSQL recorder: a refused envelope redelivered later must apply then.
+        # (``receipts`` is kept for callers; the commands' own receipts are what is stored.)
+        saved: list[str] = []
 
         def save_kwargs(uow: UnitOfWork) -> dict[str, Any]:
             if before_save is not None:
                 before_save(uow)
+            saved[:] = uow.receipts
             return {"receipts": uow.receipts} if uow.receipts else {}
 
         with self._write_lock:
@@ -62,7 +66,7 @@ class ContactProfiles(Application[UUID]):
             if result.position is None:
                 result.position = self.recorder.max_notification_id() or 0
             if not hasattr(self.recorder, "select_receipts"):
-                self._memory_receipts.update(receipts)
+                self._memory_receipts.update(saved)
             return result
 
     def _run(self, command: Command) -> tuple[Any, int]:
