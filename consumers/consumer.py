@@ -1,0 +1,190 @@
+"""The Kafka consumer of contact events: exactly once into the event store.
+
+Per partition, each poll's records are one batch: decoded, validated, applied in one
+transaction together with the tracking record ``kafka:{topic}:{partition}`` = the last
+offset. Refused messages are confirmed on the dead-letter topic *before* that
+transaction, so a crash anywhere either repeats the whole batch (events, receipts and
+tracking were not stored) or none of it. On every assignment the consumer seeks to the
+stored offset + 1; offsets committed to Kafka are only a hint for other tools.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from eventsourcing.persistence import IntegrityError, PersistenceError, Tracking
+from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaError
+from kafka.structs import OffsetAndMetadata
+
+from consumers.dead_letters import DeadLetter, DeadLetterFailed, DeadLetterPublisher
+from consumers.metrics import kafka_metrics
+from consumers.records import Refusal, decode, kafka_meta
+from domain import ingest
+from domain.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+# Short group timeouts: with the defaults a first join took ~23 s against Tansu (§8).
+GROUP_TIMEOUTS = {"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000, "max_poll_interval_ms": 10000}
+_INFRASTRUCTURE = (PersistenceError, DeadLetterFailed, KafkaError, OSError)
+
+
+def tracking_name(topic: str, partition: int) -> str:
+    return f"kafka:{topic}:{partition}"
+
+
+class ContactEventConsumer:
+    def __init__(self, app: Any, settings: Any, *, max_records: int = 3000, poll_timeout_ms: int = 200,
+                 client_id: str = "profiles-consumer") -> None:
+        self.app = app
+        self.bootstrap = settings.kafka_bootstrap_servers
+        self.topic = settings.events_topic
+        self.dlq_topic = settings.dlq_topic
+        self.group = settings.consumer_group
+        self.max_records = max_records
+        self.poll_timeout_ms = poll_timeout_ms
+        self.client_id = client_id
+        self.metrics = kafka_metrics()
+        self.assigned: set[TopicPartition] = set()
+        self._next_offset: dict[TopicPartition, int] = {}
+
+    # -- the loop -------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        consumer = KafkaConsumer(
+            bootstrap_servers=self.bootstrap, group_id=self.group, client_id=self.client_id,
+            enable_auto_commit=False, auto_offset_reset="earliest", **GROUP_TIMEOUTS,
+        )
+        producer = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all", linger_ms=2,
+                                 client_id=f"{self.client_id}-dlq")
+        dead_letters = DeadLetterPublisher(producer, self.dlq_topic)
+        log.info("consumer starting topic=%s group=%s", self.topic, self.group)
+        try:
+            consumer.subscribe([self.topic], listener=_SeekToTracking(self, consumer))
+            while not stop.is_set():
+                polled = consumer.poll(timeout_ms=self.poll_timeout_ms, max_records=self.max_records)
+                done: dict[TopicPartition, OffsetAndMetadata] = {}
+                for tp, records in polled.items():
+                    if records and self.process(consumer, tp, records, dead_letters):
+                        done[tp] = OffsetAndMetadata(records[-1].offset + 1, "", -1)
+                if done:
+                    consumer.commit_async(done)  # a hint only: the store's tracking is the truth
+                self._observe_lag(consumer)
+        except Exception as e:
+            log.error("consumer stopping on error topic=%s error=%s", self.topic, type(e).__name__)
+            raise
+        finally:
+            try:
+                consumer.close(autocommit=False)
+            finally:
+                producer.close(timeout=5)
+            log.info("consumer stopped topic=%s group=%s", self.topic, self.group)
+
+    def seek_to_tracking(self, consumer: KafkaConsumer, tp: TopicPartition) -> None:
+        stored = self.app.recorder.max_tracking_id(tracking_name(tp.topic, tp.partition))
+        if stored is None:
+            consumer.seek_to_beginning(tp)
+        else:
+            consumer.seek(tp, stored + 1)
+        self._next_offset[tp] = 0 if stored is None else stored + 1
+        log.info("partition assigned topic=%s partition=%s next_offset=%s", tp.topic, tp.partition,
+                 "beginning" if stored is None else stored + 1)
+
+    # -- one partition's batch ------------------------------------------------------
+
+    def process(self, consumer: KafkaConsumer, tp: TopicPartition, records: list[Any],
+                dead_letters: DeadLetterPublisher) -> bool:
+        """Apply one partition's records; False when another consumer had stored them."""
+        letters: list[DeadLetter] = []
+        envelopes: list[ingest.Envelope] = []
+        origins: list[Any] = []
+        for record in records:
+            outcome = decode(record.value)
+            if isinstance(outcome, Refusal):
+                letters.append(DeadLetter.of(record, outcome.code, outcome.message))
+            else:
+                envelopes.append(outcome)
+                origins.append(record)
+        tracking = Tracking(tracking_name(tp.topic, tp.partition), records[-1].offset)
+        confirmed: set[int] = set()
+
+        def before_save(refusals: list[tuple[int, DomainError]]) -> None:
+            batch = letters + [DeadLetter.of(origins[i], error.code, error.detail) for i, error in refusals]
+            fresh = [letter for letter in batch if letter.offset not in confirmed]
+            dead_letters.publish(fresh)
+            confirmed.update(letter.offset for letter in fresh)
+            for letter in fresh:
+                self.metrics.dead_letters.labels(tp.topic, letter.code).inc()
+                log.info("dead letter topic=%s partition=%s offset=%s code=%s", letter.topic, letter.partition,
+                         letter.offset, letter.code)
+
+        try:
+            result = self._ingest(envelopes, tracking, before_save)
+        except IntegrityError:
+            if not self.app.recorder.has_tracking_id(tracking.application_name, tracking.notification_id):
+                raise
+            # Another member of the group stored this batch after a rebalance: start
+            # again from what the store says, never from what this consumer believed.
+            log.warning("batch already stored elsewhere topic=%s partition=%s offset=%s", tp.topic, tp.partition,
+                        tracking.notification_id)
+            if tp in consumer.assignment():
+                self.seek_to_tracking(consumer, tp)
+            return False
+        except _INFRASTRUCTURE:
+            raise
+        except Exception as e:
+            if len(records) == 1:
+                # A message that breaks the domain code itself: park it, keep the partition moving.
+                letters.append(DeadLetter.of(records[0], "processing_error", type(e).__name__))
+                self._ingest([], tracking, before_save)
+                return True
+            log.warning("batch failed, retrying one by one topic=%s partition=%s error=%s", tp.topic,
+                        tp.partition, type(e).__name__)
+            return all(self.process(consumer, tp, [record], dead_letters) for record in records)
+        self._count(tp, result.results)
+        self._next_offset[tp] = records[-1].offset + 1
+        return True
+
+    def _ingest(self, envelopes: list[ingest.Envelope], tracking: Tracking, before_save: Any) -> Any:
+        for attempt in range(3):
+            try:
+                return self.app.ingest(envelopes, kafka_meta, tracking=tracking, before_save=before_save)
+            except IntegrityError:
+                # Receipts written concurrently by another member: a fresh call re-reads them.
+                if attempt == 2 or self.app.recorder.has_tracking_id(tracking.application_name,
+                                                                     tracking.notification_id):
+                    raise
+        raise AssertionError("unreachable")
+
+    def _count(self, tp: TopicPartition, results: list[Any]) -> None:
+        applied = sum(1 for r in results if not isinstance(r, (DomainError, ingest.Duplicate)))
+        duplicates = sum(1 for r in results if isinstance(r, ingest.Duplicate))
+        if applied:
+            self.metrics.ingested.labels(tp.topic).inc(applied)
+        if duplicates:
+            self.metrics.duplicates.labels(tp.topic).inc(duplicates)
+
+    def _observe_lag(self, consumer: KafkaConsumer) -> None:
+        for tp in self.assigned:
+            highwater = consumer.highwater(tp)
+            if highwater is not None and tp in self._next_offset:
+                self.metrics.lag.labels(tp.topic, str(tp.partition)).set(max(0, highwater - self._next_offset[tp]))
+
+
+class _SeekToTracking(ConsumerRebalanceListener):
+    def __init__(self, owner: ContactEventConsumer, consumer: KafkaConsumer) -> None:
+        self._owner = owner
+        self._consumer = consumer
+
+    def on_partitions_revoked(self, revoked: Any) -> None:
+        for tp in revoked:
+            self._owner.assigned.discard(tp)
+            log.info("partition revoked topic=%s partition=%s", tp.topic, tp.partition)
+
+    def on_partitions_assigned(self, assigned: Any) -> None:
+        for tp in assigned:
+            self._owner.assigned.add(tp)
+            self._owner.seek_to_tracking(self._consumer, tp)

@@ -1,0 +1,184 @@
+"""Contact events from Kafka into the event store: every type, poison messages, duplicates,
+and a consumer group sharing the partitions. Real broker, real PostgreSQL."""
+
+from __future__ import annotations
+
+import base64
+
+import orjson
+import pytest
+from psycopg.sql import SQL, Identifier
+
+from domain import handlers
+from domain.meta import Meta
+from domain.unit_of_work import UnitOfWork
+from tests.integration.conftest import envelope, publish, read_topic, wait_applied, wait_for
+
+pytestmark = pytest.mark.kafka
+
+
+def find(app, domain: str, **identifiers):
+    return handlers.resolve(UnitOfWork(app), domain, identifiers)
+
+
+def event_counts(container) -> dict[str, int]:
+    with container.app.recorder.datastore.transaction(commit=False) as curs:
+        curs.execute(SQL("SELECT topic, count(*) AS n FROM {}.profiles_events GROUP BY topic").format(
+            Identifier(container.settings.db_schema)))
+        return {row["topic"]: row["n"] for row in curs.fetchall()}
+
+
+def test_every_envelope_type_is_stored_with_kafka_provenance(kafka_container, kafka_producer, run_consumer):
+    app, topic = kafka_container.app, kafka_container.settings.events_topic
+    d = "shop"
+    ann, bob, cid = {"userId": "u-1"}, {"userId": "u-2"}, {"phoneNumber": "+37255512345"}
+    run_consumer()
+    last = publish(kafka_producer, topic, [(b"u-1", m) for m in [
+        envelope(d, "contact.upserted", {**ann, "email": "Ann@Example.com"},
+                 {"firstName": "Ann", "variables": {"city": "Tallinn"}}, occurred_at="2026-11-01T09:00:00Z"),
+        envelope(d, "contact.variables_set", ann, {"variables": {"score": 42}}),
+        envelope(d, "subscription.changed", ann, {"channel": "email", "status": "subscribed", "reason": "signup"}),
+        envelope(d, "subscription.changed", ann, {"channel": "telegram", "status": "subscribed", "address": "9001"}),
+        envelope(d, "activity", ann, {"name": "orderPlaced", "properties": {"total": 10}}),
+    ]] + [(b"u-2", envelope(d, "contact.upserted", bob, {"lastName": "Lee"})),
+          (b"u-2", envelope(d, "contact.removed", bob)),
+          (b"c", envelope(d, "contact.upserted", cid, {})),
+          (b"c", envelope(d, "blacklist.added", cid, {"channel": "sms", "reason": "manual"})),
+          (b"c", envelope(d, "blacklist.removed", cid, {"channel": "sms", "reason": "manual"})),
+          (b"c", envelope(d, "blacklist.added", cid, {"channel": "sms", "reason": "listUnsubscribe"}))])
+    wait_applied(app, topic, last)
+
+    contact = find(app, d, userId="u-1")
+    assert contact.identifiers == {"userId": "u-1", "email": "ann@example.com"}
+    assert contact.info["firstName"] == "Ann"
+    assert contact.variables == {"city": "Tallinn", "score": 42}
+    assert contact.subscriptions["email"]["status"] == "subscribed"
+    assert contact.subscriptions["telegram"] == {**contact.subscriptions["telegram"], "status": "subscribed",
+                                                 "address": "9001"}
+    assert contact.created_method == "kafka" and contact.updated_method == "kafka"
+    assert contact.created_on.isoformat() == "2026-11-01T09:00:00+00:00"  # occurredAt, not the wall clock
+    assert find(app, d, userId="u-2") is None  # removed: identifiers free again
+    phone = find(app, d, phoneNumber="+37255512345")
+    assert phone.subscriptions["sms"]["blacklisted"] and phone.subscriptions["sms"]["blacklistReason"] == "listUnsubscribe"
+    counts = event_counts(kafka_container)
+    assert counts["domain.activity:Activity.Recorded"] == 1
+    assert counts["domain.contact:Contact.Removed"] == 1
+    assert counts["domain.contact:Contact.Unblacklisted"] == 1
+
+    # Delivery feedback for a message sent from the profile (the API path).
+    template, _ = app.create_template(d, "email", "Welcome", "Hi", "Hello {{ firstName }}", {}, Meta())
+    app.approve_template(d, template.id, Meta())
+    sent, _ = app.send_message(d, contact.id, "email", template.id, Meta())
+    last = publish(kafka_producer, topic, [(b"u-1", envelope(d, "message.status", ann, {"messageId": str(sent.id),
+                                                                                        "status": status, **extra}))
+                                           for status, extra in [("delivered", {}), ("opened", {}),
+                                                                 ("bounced", {"hard": True})]])
+    wait_applied(app, topic, last)
+    contact = find(app, d, userId="u-1")
+    assert contact.subscriptions["email"]["blacklisted"] and contact.subscriptions["email"]["blacklistReason"] == "hardBounce"
+    assert event_counts(kafka_container)["domain.message:Message.StatusRecorded"] == 3
+
+    last = publish(kafka_producer, topic, [(b"u-1", envelope(d, "message.status", ann,
+                                                             {"messageId": str(sent.id), "status": "complained"}))])
+    wait_applied(app, topic, last)
+    assert find(app, d, userId="u-1").subscriptions["email"]["blacklistReason"] == "complaint"
+
+
+def test_poison_messages_go_to_the_dead_letter_topic_and_the_partition_moves_on(
+        kafka_container, kafka_producer, run_consumer):
+    app, settings = kafka_container.app, kafka_container.settings
+    d = "shop"
+    ann = {"userId": "u-1"}
+    good = [
+        envelope(d, "contact.upserted", {**ann, "email": "ann@example.com"}, {"firstName": "Ann"}),
+        envelope(d, "contact.upserted", {"userId": "u-2", "email": "bob@example.com"}, {}),
+        envelope(d, "blacklist.added", ann, {"channel": "email", "reason": "complaint"}),
+    ]
+    missing_event_id = envelope(d, "activity", ann, {"name": "x"})
+    del missing_event_id["eventId"]
+    poison = {
+        "invalid_json": b'{"eventId": "1", "domain": ',
+        "validation_error": missing_event_id,
+        "unknown_type": envelope(d, "contact.merged", ann, {}),
+        "invalid_domain": envelope("Not A Slug!", "activity", ann, {"name": "x"}),
+        "identifier_conflict": envelope(d, "contact.upserted", {**ann, "email": "bob@example.com"}, {}),
+        "contact_not_found": envelope(d, "contact.variables_set", {"userId": "nobody"}, {"variables": {"a": 1}}),
+        "blacklisted": envelope(d, "subscription.changed", ann, {"channel": "email", "status": "subscribed"}),
+    }
+    after = [envelope(d, "contact.variables_set", ann, {"variables": {"after": True}}),
+             envelope(d, "activity", ann, {"name": "orderPlaced"})]
+    # One key, so one partition and one order: good, poison interleaved, good.
+    messages = [good[0], poison["invalid_json"], good[1], poison["validation_error"], poison["unknown_type"],
+                good[2], poison["invalid_domain"], poison["identifier_conflict"], poison["contact_not_found"],
+                poison["blacklisted"], *after]
+    run_consumer()
+    last = publish(kafka_producer, settings.events_topic, [(b"k-1", m) for m in messages])
+    wait_applied(app, settings.events_topic, last)
+
+    letters = read_topic(settings.kafka_bootstrap_servers, settings.dlq_topic, expected=len(poison))
+    assert len(letters) == len(poison)
+    by_code = {orjson.loads(r.value)["code"]: (r, orjson.loads(r.value)) for r in letters}
+    assert set(by_code) == set(poison)
+    (partition,) = last
+    for code, original in poison.items():
+        record, letter = by_code[code]
+        raw = original if isinstance(original, bytes) else orjson.dumps(original)
+        assert record.key == b"k-1"
+        assert base64.b64decode(letter["value"]) == raw
+        assert letter["topic"] == settings.events_topic and letter["partition"] == partition
+        assert letter["offset"] == last[partition] - len(messages) + 1 + messages.index(original)
+        assert letter["message"] and letter["receivedAt"].endswith("Z")
+        assert "ann@example.com" not in letter["message"] and "bob@example.com" not in letter["message"]
+
+    contact = find(app, d, userId="u-1")
+    assert contact.variables == {"after": True}
+    assert contact.subscriptions["email"]["status"] == "none"
+    assert event_counts(kafka_container)["domain.activity:Activity.Recorded"] == 1
+
+
+def test_the_same_event_id_is_applied_once(kafka_container, kafka_producer, run_consumer):
+    app, topic = kafka_container.app, kafka_container.settings.events_topic
+    d = "shop"
+    created = envelope(d, "contact.upserted", {"userId": "u-1"}, {})
+    counted = envelope(d, "activity", {"userId": "u-1"}, {"name": "orderPlaced"})
+    varied = envelope(d, "contact.variables_set", {"userId": "u-1"}, {"variables": {"n": 1}})
+    run_consumer()
+    last = publish(kafka_producer, topic, [(b"u", m) for m in [created, counted, counted, varied, created, varied]])
+    wait_applied(app, topic, last)
+    last = publish(kafka_producer, topic, [(b"u", m) for m in [counted, varied, created]])  # a later redelivery
+    wait_applied(app, topic, last)
+
+    counts = event_counts(kafka_container)
+    assert counts["domain.contact:Contact.Created"] == 1
+    assert counts["domain.activity:Activity.Recorded"] == 1
+    assert counts["domain.contact:Contact.VariablesChanged"] == 1
+    # The same eventId in another domain is another event.
+    last = publish(kafka_producer, topic, [(b"u", {**created, "domain": "blog"})])
+    wait_applied(app, topic, last)
+    assert event_counts(kafka_container)["domain.contact:Contact.Created"] == 2
+
+
+def test_two_consumers_in_one_group_split_the_partitions_and_apply_everything_once(
+        kafka_container, kafka_producer, run_consumer, settings):
+    from profiles.bootstrap import build
+
+    topic = kafka_container.settings.events_topic
+    other = build(kafka_container.settings)  # a second process's application: its own cache and pool
+    try:
+        first = run_consumer(client_id="first")
+        second = run_consumer(app=other.app, client_id="second")
+        n = 3000
+        last = publish(kafka_producer, topic, [(f"u-{i}".encode(), envelope(
+            "shop", "contact.upserted", {"userId": f"u-{i}"}, {"variables": {"i": i}})) for i in range(n)])
+        assert len(last) == 3
+        wait_applied(kafka_container.app, topic, last)
+        wait_for(lambda: first.consumer.assigned and second.consumer.assigned, message="both consumers assigned")
+        assert not (first.consumer.assigned & second.consumer.assigned)
+        counts = event_counts(kafka_container)
+        assert counts["domain.contact:Contact.Created"] == n
+        with kafka_container.app.recorder.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL("SELECT count(*) AS n FROM {}.profiles_receipts").format(
+                Identifier(kafka_container.settings.db_schema)))
+            assert curs.fetchone()["n"] == n
+    finally:
+        other.close()
