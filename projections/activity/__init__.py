@@ -1,0 +1,1 @@
+"""The activity feed: one entry per thing that happened to a contact."""

@@ -1,0 +1,146 @@
+"""Applies a run of events to the profile tables: documents, domain counts, templates,
+consent history and sealed notes."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import orjson
+from psycopg import Cursor
+
+from projections.batch import Batch, Change
+from projections.copying import copy_rows, temp_table
+from projections.events import Fact, topics
+from projections.profile import document
+
+TOPICS = topics(
+    "Contact.Created", "Contact.Updated", "Contact.VariablesChanged", "Contact.Removed",
+    "Contact.SubscriptionChanged", "Contact.Blacklisted", "Contact.Unblacklisted",
+    "Contact.NoteAdded", "Contact.NoteDeleted", "Template.Created", "Template.Approved",
+    "Activity.Recorded",
+)
+_CONTACT_COLUMNS = ("id", "domain", "user_id", "email", "phone", "created_at", "version", "position", "doc")
+_CONSENT_COLUMNS = ("contact_id", "version", "domain", "channel", "status", "previous_status", "address",
+                    "reason", "method", "actor", "occurred_at", "position")
+
+
+def _load(cur: Cursor[Any], view: str, ids: list[UUID]) -> dict[UUID, dict[str, Any]]:
+    if not ids:
+        return {}
+    cur.execute(f"SELECT id, doc FROM {view}.profile_contacts WHERE id = ANY(%s)", (ids,))
+    return {row[0]: row[1] for row in cur.fetchall()}
+
+
+def apply(cur: Cursor[Any], batch: Batch) -> None:
+    view = batch.view
+    wanted = {f.originator_id for f in batch.facts if f.kind.startswith("Contact.") and f.kind != "Contact.Created"}
+    wanted |= {f.data["contact_id"] for f in batch.facts if f.kind == "Activity.Recorded"}
+    docs = _load(cur, view, list(wanted))
+    stored = set(docs)
+    touched: set[UUID] = set()
+    removed: set[UUID] = set()
+    domain_delta: dict[str, int] = {}
+    consents: list[tuple[Any, ...]] = []
+    notes_added: list[tuple[Any, ...]] = []
+    notes_deleted: list[str] = []
+    templates: list[Fact] = []
+    for fact in batch.facts:
+        kind = fact.kind
+        if kind.startswith("Contact."):
+            cid = fact.originator_id
+            if kind == "Contact.Created":
+                doc = document.created(fact)
+                domain_delta[doc["domain"]] = domain_delta.get(doc["domain"], 0) + 1
+                removed.discard(cid)
+            else:
+                previous = docs.get(cid)
+                if previous is None:  # the contact was never projected: nothing to evolve
+                    continue
+                doc = document.evolve(previous, fact)
+            domain = doc["domain"]
+            batch.domains[cid] = domain
+            if kind == "Contact.Removed":
+                docs.pop(cid, None)
+                removed.add(cid)
+                domain_delta[domain] = domain_delta.get(domain, 0) - 1
+                batch.changes.append(Change(fact.position, fact.when, fact.at, domain, cid, None))
+                continue
+            docs[cid] = doc
+            touched.add(cid)
+            batch.changes.append(Change(fact.position, fact.when, fact.at, domain, cid, doc))
+            data = fact.data
+            if kind == "Contact.SubscriptionChanged":
+                consents.append((cid, fact.version, domain, data["channel"], data["status"], data["previous_status"],
+                                 data["address"], data["reason"], data["method"], data["actor"], fact.at, fact.position))
+            elif kind == "Contact.NoteAdded":
+                notes_added.append((data["note_id"], cid, domain, data["author"], fact.at, data["sealed_text"],
+                                    fact.position))
+            elif kind == "Contact.NoteDeleted":
+                notes_deleted.append(data["note_id"])
+        elif kind == "Activity.Recorded":
+            cid = fact.data["contact_id"]
+            doc = docs.get(cid)
+            batch.domains.setdefault(cid, fact.data["domain"])
+            if doc is not None:
+                batch.changes.append(Change(fact.position, fact.when, fact.at, doc["domain"], cid, doc))
+        else:
+            templates.append(fact)
+    _write_contacts(cur, view, docs, touched, [cid for cid in removed if cid in stored])
+    _write_domains(cur, view, domain_delta)
+    if consents:
+        copy_rows(cur, f"{view}.profile_consents", _CONSENT_COLUMNS, consents)
+    _write_notes(cur, batch, notes_added, notes_deleted)
+    _write_templates(cur, view, templates)
+
+
+def _write_contacts(cur: Cursor[Any], view: str, docs: dict[UUID, dict[str, Any]], touched: set[UUID],
+                    gone: list[UUID]) -> None:
+    if gone:
+        cur.execute(f"DELETE FROM {view}.profile_contacts WHERE id = ANY(%s)", (gone,))
+    rows = [(cid, d["domain"], d["userId"], d["email"], d["phoneNumber"], d["createdAt"], d["version"],
+             d["position"], orjson.dumps(d).decode()) for cid in touched if (d := docs.get(cid)) is not None]
+    if not rows:
+        return
+    staging = temp_table(cur, "staging_profile_contacts", f"{view}.profile_contacts")
+    copy_rows(cur, staging, _CONTACT_COLUMNS, rows)
+    cur.execute(
+        f"INSERT INTO {view}.profile_contacts SELECT * FROM {staging} "
+        "ON CONFLICT (id) DO UPDATE SET user_id = EXCLUDED.user_id, email = EXCLUDED.email, "
+        "phone = EXCLUDED.phone, version = EXCLUDED.version, position = EXCLUDED.position, doc = EXCLUDED.doc")
+    cur.execute(f"DELETE FROM {staging}")
+
+
+def _write_domains(cur: Cursor[Any], view: str, delta: dict[str, int]) -> None:
+    if delta:
+        cur.executemany(
+            f"INSERT INTO {view}.profile_domains (domain, contacts) VALUES (%s, %s) "
+            f"ON CONFLICT (domain) DO UPDATE SET contacts = {view}.profile_domains.contacts + EXCLUDED.contacts",
+            sorted(delta.items()))
+
+
+def _write_notes(cur: Cursor[Any], batch: Batch, added: list[tuple[Any, ...]], deleted: list[str]) -> None:
+    view = batch.view
+    if added:
+        copy_rows(cur, f"{view}.profile_notes",
+                  ("note_id", "contact_id", "domain", "author", "created_at", "sealed_text", "position"), added)
+    if deleted:
+        cur.execute(f"DELETE FROM {view}.profile_notes WHERE note_id = ANY(%s)", (deleted,))
+        # The application shreds the pad right after storing NoteDeleted; doing it again
+        # here, in the projection's transaction, heals a crash between those two steps.
+        cur.execute(f"DELETE FROM {batch.events}.profiles_note_pads WHERE note_id = ANY(%s)", (deleted,))
+
+
+def _write_templates(cur: Cursor[Any], view: str, facts: list[Fact]) -> None:
+    for fact in facts:  # few and in order: created before approved
+        data = fact.data
+        if fact.kind == "Template.Created":
+            cur.execute(
+                f"INSERT INTO {view}.profile_templates (id, domain, channel, name, subject, body, bodies, status, "
+                "created_at, updated_at, position) VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, 'draft', %s, %s, %s) "
+                "ON CONFLICT (id) DO NOTHING",
+                (fact.originator_id, data["domain"], data["channel"], data["name"], data["subject"], data["body"],
+                 orjson.dumps(data.get("bodies") or {}).decode(), fact.at, fact.at, fact.position))
+        elif fact.kind == "Template.Approved":
+            cur.execute(f"UPDATE {view}.profile_templates SET status = 'approved', updated_at = %s, position = %s "
+                        "WHERE id = %s", (fact.at, fact.position, fact.originator_id))

@@ -1,0 +1,54 @@
+"""Creating the projections' tables in a schema (the live one, or a fresh one to rebuild
+into) and the tracking rows that say how far each projection has read the log."""
+
+from __future__ import annotations
+
+from psycopg import Connection, sql
+
+from projections.activity import tables as activity_tables
+from projections.profile import tables as profile_tables
+from projections.segments import tables as segment_tables
+
+PROJECTIONS = ("profile", "activity", "segments")
+TRACKING_DDL = """
+CREATE TABLE IF NOT EXISTS {s}.projection_tracking (
+    name text PRIMARY KEY,
+    position bigint NOT NULL
+);
+"""
+# Moved together by a rebuild's switch-over, tracking included.
+TABLES = ("projection_tracking", *profile_tables.TABLES, *activity_tables.TABLES, *segment_tables.TABLES)
+
+# Parses the date/time strings segment rules compare (variables may hold any text), to
+# NULL when not a date; the Python evaluator applies the same pattern. Lives in the
+# events schema so live and rebuild tables share it.
+TIMESTAMP_FUNCTION = r"""
+CREATE OR REPLACE FUNCTION {s}.profiles_ts(value text) RETURNS timestamptz
+LANGUAGE plpgsql IMMUTABLE SET timezone = 'UTC' AS $$
+BEGIN
+    IF value !~ '^[1-9][0-9]{{3}}-[0-9]{{2}}-[0-9]{{2}}(T[0-9]{{2}}:[0-9]{{2}}(:[0-9]{{2}}(\.[0-9]{{1,6}})?)?(Z|[+-][0-9]{{2}}:[0-9]{{2}})?)?$' THEN
+        RETURN NULL;
+    END IF;
+    RETURN value::timestamptz;
+EXCEPTION WHEN others THEN
+    RETURN NULL;
+END $$;
+"""
+
+
+def _lock(conn: Connection, key: str) -> None:
+    conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (key,))
+
+
+def create(conn: Connection, view_schema: str, events_schema: str) -> None:
+    """Create (if missing) every projection table in ``view_schema`` with tracking at 0."""
+    with conn.transaction():
+        _lock(conn, "profiles-projections-ddl")
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(view_schema)))
+        s = sql.Identifier(view_schema).as_string(conn)
+        for ddl in (TRACKING_DDL, profile_tables.DDL, activity_tables.DDL, segment_tables.DDL):
+            conn.execute(ddl.format(s=s))  # type: ignore[arg-type]
+        conn.execute(TIMESTAMP_FUNCTION.format(s=sql.Identifier(events_schema).as_string(conn)))  # type: ignore[arg-type]
+        for name in PROJECTIONS:
+            conn.execute(sql.SQL("INSERT INTO {}.projection_tracking (name, position) VALUES (%s, 0) "
+                                 "ON CONFLICT (name) DO NOTHING").format(sql.Identifier(view_schema)), (name,))

@@ -1,0 +1,1 @@
+"""Segment definitions, current membership and the entry/exit history."""

@@ -1,0 +1,181 @@
+"""Keeps segment membership current and records every entry and exit.
+
+- a run of contact changes is evaluated incrementally in Python, change by change in log
+  order, each with its own document and time, so the history does not depend on where
+  batch boundaries fall (a rebuild batches differently than the live path);
+- a defined/redefined segment, and time-relative segments on each clock tick, are
+  back-filled with one SQL statement (``compile.py``); the runner hands these "barrier"
+  events over alone, after everything before them is applied.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+import orjson
+from psycopg import Cursor
+
+from domain.conditions import is_time_relative
+from projections.batch import Batch
+from projections.copying import copy_rows
+from projections.events import Fact, topics
+from projections.segments import evaluate
+from projections.segments.compile import matching_query
+
+TOPICS = topics("Segment.Defined", "Segment.Redefined", "Segment.Deleted", "Clock.Started", "Clock.Ticked")
+BARRIERS = frozenset(t[t.index(":") + 1:] for t in TOPICS)
+_HISTORY = ("id", "segment_id", "segment_name", "domain", "contact_id", "kind", "occurred_at", "position")
+# md5 of "segment:contact:position" as a uuid: the same id from Python and from SQL.
+_SQL_HISTORY_ID = "md5(%(segment)s::text || ':' || {contact}::text || ':' || %(position)s::text)::uuid"
+
+
+def history_id(segment_id: UUID, contact_id: UUID, position: int) -> UUID:
+    return UUID(hashlib.md5(f"{segment_id}:{contact_id}:{position}".encode()).hexdigest())
+
+
+def apply(cur: Cursor[Any], batch: Batch) -> None:
+    if len(batch.facts) == 1 and batch.facts[0].kind in BARRIERS:
+        _barrier(cur, batch, batch.facts[0])
+    elif batch.changes:
+        _incremental(cur, batch)
+
+
+# -- incremental ------------------------------------------------------------------------
+
+def _incremental(cur: Cursor[Any], batch: Batch) -> None:
+    view = batch.view
+    domains = sorted({c.domain for c in batch.changes})
+    cur.execute(f"SELECT id, domain, name, conditions FROM {view}.segment_definitions WHERE domain = ANY(%s)",
+                (domains,))
+    segments: dict[str, list[tuple[UUID, str, dict[str, Any]]]] = defaultdict(list)
+    for sid, domain, name, conditions in cur.fetchall():
+        segments[domain].append((sid, name, conditions))
+    changes = [c for c in batch.changes if c.domain in segments]
+    if not changes:
+        return
+    contacts = list({c.contact_id for c in changes})
+    cur.execute(f"SELECT segment_id, contact_id FROM {view}.segment_members WHERE contact_id = ANY(%s)", (contacts,))
+    initial = {(sid, cid) for sid, cid in cur.fetchall()}
+    member = dict.fromkeys(initial, True)
+    activity = _activity_rows(cur, view, segments, changes, contacts)
+    history: list[tuple[Any, ...]] = []
+    since: dict[tuple[UUID, UUID], str] = {}
+    no_rows: list[tuple[str, Any, int]] = []
+    for change in changes:
+        cid = change.contact_id
+        count = evaluate.counter(activity.get(cid, no_rows), change.position, change.when)
+        for sid, name, conditions in segments[change.domain]:
+            key = (sid, cid)
+            now_in = change.doc is not None and evaluate.matches(conditions, change.doc, count, change.when)
+            if now_in == member.get(key, False):
+                continue
+            member[key] = now_in
+            if now_in:
+                since[key] = change.at
+            history.append((history_id(sid, cid, change.position), sid, name, change.domain, cid,
+                            "entered" if now_in else "exited", change.at, change.position))
+    if not history:
+        return
+    domain_of = {c.contact_id: c.domain for c in changes}
+    gone = [key for key in initial if not member[key]]
+    new = [(sid, cid, domain_of[cid], since[(sid, cid)]) for (sid, cid), inside in member.items()
+           if inside and (sid, cid) not in initial]
+    if gone:
+        cur.execute(f"DELETE FROM {view}.segment_members m USING unnest(%s::uuid[], %s::uuid[]) AS g(s, c) "
+                    "WHERE m.segment_id = g.s AND m.contact_id = g.c",
+                    ([k[0] for k in gone], [k[1] for k in gone]))
+    if new:
+        copy_rows(cur, f"{view}.segment_members", ("segment_id", "contact_id", "domain", "since"), new)
+    copy_rows(cur, f"{view}.segment_history", _HISTORY, history)
+    delta: dict[UUID, int] = defaultdict(int)
+    for sid, _ in gone:
+        delta[sid] -= 1
+    for sid, *_ in new:
+        delta[sid] += 1
+    if delta:
+        cur.executemany(f"UPDATE {view}.segment_definitions SET members = members + %s WHERE id = %s",
+                        [(d, sid) for sid, d in sorted(delta.items()) if d])
+
+
+def _activity_rows(cur: Cursor[Any], view: str, segments: dict[str, list[Any]], changes: list[Any],
+                   contacts: list[UUID]) -> dict[UUID, list[tuple[str, Any, int]]]:
+    rules: set[tuple[str, int]] = set()
+    for listed in segments.values():
+        for _, _, conditions in listed:
+            rules |= evaluate.activity_rules(conditions)
+    if not rules:
+        return {}
+    oldest = min(c.when for c in changes) - timedelta(days=max(days for _, days in rules))
+    cur.execute(
+        f"SELECT contact_id, name, occurred_at, position FROM {view}.activity_feed "
+        "WHERE domain = ANY(%s) AND contact_id = ANY(%s) AND type = 'activity' AND name = ANY(%s) "
+        "AND occurred_at > %s",
+        (list(segments), contacts, sorted({name for name, _ in rules}), oldest))
+    rows: dict[UUID, list[tuple[str, Any, int]]] = defaultdict(list)
+    for cid, name, at, position in cur.fetchall():
+        rows[cid].append((name, at, position))
+    return rows
+
+
+# -- barriers: definitions and clock ticks ---------------------------------------------
+
+def _barrier(cur: Cursor[Any], batch: Batch, fact: Fact) -> None:
+    view, data = batch.view, fact.data
+    if fact.kind == "Segment.Defined":
+        cur.execute(
+            f"INSERT INTO {view}.segment_definitions (id, domain, name, conditions, time_relative, members, "
+            "created_at, updated_at, position) VALUES (%s, %s, %s, %s::jsonb, %s, 0, %s, %s, %s) "
+            "ON CONFLICT (id) DO NOTHING",
+            (fact.originator_id, data["domain"], data["name"], orjson.dumps(data["conditions"]).decode(),
+             is_time_relative(data["conditions"]), fact.at, fact.at, fact.position))
+        _backfill(cur, batch, fact.originator_id, fact)
+    elif fact.kind == "Segment.Redefined":
+        cur.execute(
+            f"UPDATE {view}.segment_definitions SET name = %s, conditions = %s::jsonb, time_relative = %s, "
+            "updated_at = %s, position = %s WHERE id = %s",
+            (data["name"], orjson.dumps(data["conditions"]).decode(), is_time_relative(data["conditions"]),
+             fact.at, fact.position, fact.originator_id))
+        _backfill(cur, batch, fact.originator_id, fact)
+    elif fact.kind == "Segment.Deleted":
+        params = {"segment": fact.originator_id, "position": fact.position, "at": fact.at}
+        cur.execute(
+            f"WITH gone AS (DELETE FROM {view}.segment_members WHERE segment_id = %(segment)s RETURNING contact_id, domain) "
+            f"INSERT INTO {view}.segment_history ({', '.join(_HISTORY)}) "
+            f"SELECT {_SQL_HISTORY_ID.format(contact='g.contact_id')}, %(segment)s, d.name, g.domain, g.contact_id, "
+            f"'exited', %(at)s, %(position)s FROM gone g JOIN {view}.segment_definitions d ON d.id = %(segment)s",
+            params)
+        cur.execute(f"DELETE FROM {view}.segment_definitions WHERE id = %s", (fact.originator_id,))
+    else:  # a clock tick: time passed, time-relative memberships may change
+        cur.execute(f"SELECT id FROM {view}.segment_definitions WHERE time_relative ORDER BY id")
+        for (sid,) in cur.fetchall():
+            _backfill(cur, batch, sid, fact)
+
+
+def _backfill(cur: Cursor[Any], batch: Batch, segment_id: UUID, fact: Fact) -> None:
+    view = batch.view
+    cur.execute(f"SELECT domain, name, conditions FROM {view}.segment_definitions WHERE id = %s", (segment_id,))
+    row = cur.fetchone()
+    if row is None:
+        return
+    domain, name, conditions = row
+    query, compiled = matching_query(conditions, view, batch.events)
+    params = {**compiled.params, "domain": domain, "now": fact.at, "position": fact.position,
+              "segment": segment_id, "name": name, "at": fact.at}
+    cur.execute(
+        f"WITH matched AS MATERIALIZED ({query}), "
+        f"entered AS (INSERT INTO {view}.segment_members (segment_id, contact_id, domain, since) "
+        f"SELECT %(segment)s, m.id, %(domain)s, %(at)s FROM matched m WHERE NOT EXISTS "
+        f"(SELECT 1 FROM {view}.segment_members s WHERE s.segment_id = %(segment)s AND s.contact_id = m.id) "
+        "RETURNING contact_id), "
+        f"exited AS (DELETE FROM {view}.segment_members s WHERE s.segment_id = %(segment)s "
+        "AND NOT EXISTS (SELECT 1 FROM matched m WHERE m.id = s.contact_id) RETURNING contact_id), "
+        f"history AS (INSERT INTO {view}.segment_history ({', '.join(_HISTORY)}) "
+        f"SELECT {_SQL_HISTORY_ID.format(contact='x.contact_id')}, %(segment)s, %(name)s, %(domain)s, x.contact_id, "
+        "x.kind, %(at)s, %(position)s FROM (SELECT contact_id, 'entered' AS kind FROM entered "
+        "UNION ALL SELECT contact_id, 'exited' FROM exited) x) "
+        f"UPDATE {view}.segment_definitions SET members = (SELECT count(*) FROM matched) WHERE id = %(segment)s",
+        params)
