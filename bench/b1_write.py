@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
+from functools import cache
 from typing import Any
 
 from bench import common, workload
@@ -22,9 +23,15 @@ TARGET_RATIO = 30.0
 
 
 def meta_for(envelope: Any) -> Any:
-    from domain.meta import Meta
+    """Provenance as the Kafka consumer gives it: the upstream occurredAt."""
+    return _meta()(method="kafka", actor="bench", occurred_at=envelope.occurredAt)
 
-    return Meta(method="kafka", actor="bench", occurred_at=envelope.occurredAt)
+
+@cache
+def _meta() -> Any:
+    from domain.meta import Meta  # deferred: nothing is imported before main() runs
+
+    return Meta
 
 
 def ingest_batched(app: Any, raws: list[dict[str, Any]], batch: int, quiet: bool) -> tuple[float, Counter[str]]:
