@@ -18,6 +18,7 @@ from fastapi import Depends, Path, Query, Request, Response
 from api import errors
 from domain import values
 from domain.application import ContactProfiles
+from domain.errors import ContactNotFound, InvalidInput
 from domain.meta import Meta
 from projections.reader import ReadModel
 
@@ -120,6 +121,10 @@ def reads(projections: tuple[str, ...]) -> Callable[..., ReadModel]:
 
 
 def wait(read_model: ReadModel, position: int, projections: tuple[str, ...]) -> None:
+    head = read_model.head()
+    if position > head:
+        # No write ever answered this position: waiting could only time out.
+        raise InvalidInput(f"minPosition {position} is beyond the log head {head}")
     if not read_model.wait_for(position, projections, timeout=WAIT_SECONDS):
         error = errors.ProjectionLagging(
             f"projections {', '.join(projections) or 'all'} have not reached position {position}; retry"
@@ -148,8 +153,6 @@ def contact_after_write(read_model: ReadModel, domain: str, contact_id: UUID, po
 
 
 def existing_contact(read_model: ReadModel, domain: str, contact_id: UUID) -> dict[str, Any]:
-    from domain.errors import ContactNotFound
-
     document = read_model.contact(domain, contact_id)
     if document is None:
         raise ContactNotFound(f"contact {contact_id} not found")
