@@ -28,10 +28,20 @@ class StoreCollector(Collector):
     def __init__(self, container: Any) -> None:
         self._container = container
 
+    @staticmethod
+    def _families() -> tuple[CounterMetricFamily, GaugeMetricFamily]:
+        return (
+            CounterMetricFamily("profiles_events_appended", "Events appended to the event store (log head)"),
+            GaugeMetricFamily("profiles_projection_lag_events", "Events the projection is behind the log head",
+                              labels=["projection"]),
+        )
+
+    def describe(self) -> Iterator[Any]:
+        # Registration asks for names only: no database query at app construction.
+        yield from self._families()
+
     def collect(self) -> Iterator[Any]:
-        appended = CounterMetricFamily("profiles_events_appended", "Events appended to the event store (log head)")
-        lag = GaugeMetricFamily("profiles_projection_lag_events", "Events the projection is behind the log head",
-                                labels=["projection"])
+        appended, lag = self._families()
         try:
             head = self._container.app.recorder.max_notification_id() or 0
             appended.add_metric([], head)

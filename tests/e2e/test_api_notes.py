@@ -1,0 +1,55 @@
+"""Notes through the HTTP API: five at most, and a deleted note's text is gone for good."""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+
+from tests.e2e.conftest import problem_code
+
+
+def test_add_list_and_limit_notes(api, domain):
+    ann = api.contact(domain, email="ann@example.com")
+    base = f"/v1/domains/{domain}/contacts/{ann['id']}/notes"
+
+    created = api.post(base, json={"text": "Prefers SMS", "author": "Kati"})
+    assert created.status_code == 201, created.text
+    note = created.json()
+    assert note["text"] == "Prefers SMS" and note["author"] == "Kati" and note["id"] and note["createdAt"]
+    assert note["position"] == int(created.headers["Profiles-Position"])
+    assert api.post(base, json={"text": "no author"}).json()["author"] == "admin"
+    for n in range(3):
+        assert api.post(base, json={"text": f"note {n}", "author": "Kati"}).status_code == 201
+
+    sixth = api.post(base, json={"text": "one too many", "author": "Kati"})
+    assert sixth.status_code == 409 and problem_code(sixth) == "notes_limit"
+
+    listed = api.get(base).json()["items"]
+    assert len(listed) == 5 and listed[0]["text"] == "note 2" and listed[-1]["text"] == "Prefers SMS"
+    assert api.get(f"/v1/domains/{domain}/contacts/{ann['id']}").json()["notesCount"] == 5
+
+    for body in ({"text": ""}, {"text": "x" * 2001}, {"author": "a"}):
+        refused = api.post(base, json=body)
+        assert refused.status_code == 422 and problem_code(refused) == "validation_error"
+
+
+def test_deleting_a_note_destroys_its_text(api, domain, service, database_url, api_schema):
+    ann = api.contact(domain, email="ann@example.com")
+    base = f"/v1/domains/{domain}/contacts/{ann['id']}/notes"
+    secret = f"secret-{uuid.uuid4().hex}"
+    note = api.post(base, json={"text": f"Door code {secret}", "author": "Kati"}).json()
+    assert any(secret in n["text"] for n in api.get(base).json()["items"])
+
+    deleted = api.delete(f"{base}/{note['id']}")
+    assert deleted.status_code == 204 and "Profiles-Position" in deleted.headers
+    assert api.get(base).json()["items"] == []
+    feed = api.get(f"/v1/domains/{domain}/contacts/{ann['id']}/activity").json()["items"]
+    assert "note.deleted" in {e["type"] for e in feed} and secret not in str(feed)
+
+    dump = subprocess.run(["/usr/bin/pg_dump", "--no-owner", "-n", api_schema, database_url],
+                          capture_output=True, check=True, timeout=60)
+    assert api_schema.encode() in dump.stdout  # the dump did cover our tables
+    assert secret.encode() not in dump.stdout
+
+    again = api.delete(f"{base}/{note['id']}")
+    assert again.status_code == 404 and problem_code(again) == "note_not_found"
