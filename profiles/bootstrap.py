@@ -10,6 +10,7 @@ from domain.application import ContactProfiles
 from profiles.database import ensure_schema, eventsourcing_env, resolve_url
 from profiles.settings import Settings
 from profiles.store import PostgresVault, ProfilesRecorder
+from projections.read_model import PostgresReadModel
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ class Container:
     app: ContactProfiles
     env: dict[str, str]
     server: Any = None
+    read_model: Any = None  # projections.read_model.PostgresReadModel (the reader.ReadModel contract)
     closers: list[Any] = field(default_factory=list)
 
     def close(self) -> None:
@@ -47,4 +49,6 @@ def build(settings: Settings | None = None) -> Container:
         ensure_schema(url, settings.db_schema)
     env = eventsourcing_env(url, settings.db_schema, settings.pool_size)
     app = PostgresContactProfiles(env)
-    return Container(settings=settings, database_url=url, app=app, env=env, server=server)
+    read_model = PostgresReadModel(url, settings.db_schema, pool_size=settings.pool_size)
+    return Container(settings=settings, database_url=url, app=app, env=env, server=server, read_model=read_model,
+                     closers=[read_model.close])
