@@ -1,0 +1,84 @@
+"""A large event store, quickly: real events from the write path, replicated by tenant.
+
+Writing 1 000 000 events through the domain takes many minutes here, and B3–B7 measure
+the read side, not the write path. So a seed workload goes through the real write path
+(``ContactProfiles.ingest``) once, and its stored rows are then copied (binary COPY) as
+further domains: every aggregate id is mapped to a new one (XOR with a per-copy mask,
+so references between events stay consistent) and ``"domain":"shop"`` becomes
+``"domain":"shop-c3"``. Each copy is a tenant with the same traffic pattern; identifiers
+are unique per domain, so nothing collides.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import sys
+from typing import Any
+from uuid import UUID
+
+from bench import common, workload
+
+_UUID_HEX = re.compile(rb'"_data_":"([0-9a-f]{32})"')
+_DOMAIN = re.compile(rb'"domain":"([a-z0-9-]+)"')
+
+
+def seed_store(app: Any, envelopes: int, contacts: int, seed: int, quiet: bool) -> None:
+    from bench.b1_write import ingest_batched
+
+    raws = list(workload.envelopes(envelopes, contacts, seed, prefix="seed"))
+    ingest_batched(app, raws, 1000, quiet)
+
+
+def replicate(url: str, schema: str, target_rows: int, quiet: bool, seed: int = 7) -> int:
+    """Copy the stored rows as new domains until the store holds ``target_rows``; returns
+    the row count."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(f'SELECT originator_id, originator_version, topic, state FROM "{schema}".profiles_events '
+                            "ORDER BY notification_id").fetchall()
+        have = len(rows)
+        if have >= target_rows:
+            return have
+        rng = random.Random(seed)
+        bar = common.progress(target_rows - have, "replicating the seed as more domains", quiet=quiet, unit="row")
+        copy_no = 0
+        while have < target_rows:
+            copy_no += 1
+            mask = rng.getrandbits(128) & ~(0xF << 76)  # keep the UUID version nibble
+            suffix = f"-c{copy_no}".encode()
+
+            def new_id(old: UUID, mask: int = mask) -> UUID:
+                return UUID(int=old.int ^ mask)
+
+            def map_hex(m: re.Match[bytes], mask: int = mask) -> bytes:
+                return b'"_data_":"%s"' % new_id(UUID(m.group(1).decode())).hex.encode()
+
+            take = rows[: target_rows - have]
+            with conn.transaction(), conn.cursor() as cur, cur.copy(
+                    f'COPY "{schema}".profiles_events (originator_id, originator_version, topic, state) '
+                    "FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(["uuid", "int8", "text", "bytea"])
+                for originator_id, version, topic, state in take:
+                    state = _UUID_HEX.sub(map_hex, bytes(state))
+                    state = _DOMAIN.sub(lambda m: b'"domain":"%s%s"' % (m.group(1), suffix), state)
+                    copy.write_row((new_id(originator_id), version, topic, state))
+            have += len(take)
+            bar.update(len(take))
+        bar.close()
+        conn.execute(f'ANALYZE "{schema}".profiles_events')
+    return have
+
+
+def build(url: str, schema: str, rows: int, *, seed_envelopes: int, seed_contacts: int, seed: int,
+          quiet: bool) -> int:
+    """A store of about ``rows`` events in ``schema``; returns the exact count."""
+    container = common.build_container(url, schema)
+    try:
+        print(f"seeding {seed_envelopes} envelopes over {seed_contacts} contacts through the write path …",
+              file=sys.stderr)
+        seed_store(container.app, seed_envelopes, seed_contacts, seed, quiet)
+    finally:
+        container.close()
+    return replicate(url, schema, rows, quiet)
