@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID
 
+import psycopg
 from fastapi import Depends, Path, Query, Request, Response
 
 from api import errors
@@ -150,6 +152,16 @@ def contact_after_write(read_model: ReadModel, domain: str, contact_id: UUID, po
         error.position = position  # type: ignore[attr-defined]
         raise error
     return document
+
+
+@contextmanager
+def client_cursor() -> Iterator[None]:
+    """A cursor is opaque to clients but some still forge one: a value the database cannot
+    cast is their mistake (422), not a server fault."""
+    try:
+        yield
+    except psycopg.DataError:
+        raise InvalidInput("invalid cursor") from None
 
 
 def existing_contact(read_model: ReadModel, domain: str, contact_id: UUID) -> dict[str, Any]:

@@ -37,7 +37,8 @@ def feed(
 ) -> dict[str, Any]:
     deps.existing_contact(read_model, domain, contact_id)
     types = [t.strip() for item in type_filter or [] for t in item.split(",") if t.strip()] or None
-    items, next_cursor = read_model.activity(domain, contact_id, days=days, types=types, limit=limit, cursor=cursor)
+    with deps.client_cursor():
+        items, next_cursor = read_model.activity(domain, contact_id, days=days, types=types, limit=limit, cursor=cursor)
     return {"items": items, "nextCursor": next_cursor}
 
 
@@ -77,6 +78,10 @@ def _csv(entries: Iterator[dict[str, Any]]) -> Iterator[bytes]:
 
 
 def _entry(read_model: ReadModel, domain: str, contact_id: UUID, activity_id: str) -> dict[str, Any]:
+    try:
+        UUID(activity_id)  # entry ids derive from their event as UUIDs; anything else names nothing
+    except ValueError:
+        raise errors.ActivityNotFound(f"activity entry {activity_id} not found") from None
     entry = read_model.activity_entry(domain, contact_id, activity_id)
     if entry is None:
         raise errors.ActivityNotFound(f"activity entry {activity_id} not found")

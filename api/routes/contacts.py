@@ -54,7 +54,8 @@ def find_contacts(
         }
     except errors.InvalidInput:
         return {"items": [], "nextCursor": None}  # no contact can hold an invalid identifier
-    items, next_cursor = read_model.find_contacts(domain, limit=limit, cursor=cursor, **query)
+    with deps.client_cursor():
+        items, next_cursor = read_model.find_contacts(domain, limit=limit, cursor=cursor, **query)
     return {"items": items, "nextCursor": next_cursor}
 
 

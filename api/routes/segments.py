@@ -72,7 +72,8 @@ def segment_members(segment_id: SegmentId, domain: deps.Domain, read_model: deps
                     limit: Annotated[int, Query(ge=1, le=500)] = 50,
                     cursor: Annotated[str | None, Query(max_length=1000)] = None) -> dict[str, Any]:
     _existing(read_model, domain, segment_id)
-    items, next_cursor = read_model.segment_members(domain, segment_id, limit=limit, cursor=cursor)
+    with deps.client_cursor():
+        items, next_cursor = read_model.segment_members(domain, segment_id, limit=limit, cursor=cursor)
     return {"items": items, "nextCursor": next_cursor}
 
 
