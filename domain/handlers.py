@@ -48,6 +48,14 @@ def _claim(uow: UnitOfWork, domain: str, kind: str, value: str, contact_id: UUID
         uow.add(IdentifierClaim.claim(domain, kind, value, contact_id, meta))
     elif claim.contact_id is None:
         claim.reclaim(contact_id, meta)
+    elif claim.contact_id != contact_id:
+        # Absent when _check_free looked, committed by a concurrent creator since: the
+        # claim is theirs. Refusing here (after the contact was recorded) makes the batch
+        # replay without this command; never save a contact whose identifier is unclaimed.
+        raise errors.IdentifierTaken(
+            f"{kind} {value} already belongs to contact {claim.contact_id}",
+            existingId=str(claim.contact_id), field=kind,
+        )
 
 
 def _release(uow: UnitOfWork, domain: str, kind: str, value: str, meta: Meta) -> None:

@@ -142,3 +142,18 @@ def test_unknown_contact_is_not_found(memory_app):
     with pytest.raises(errors.ContactNotFound) as refused:
         memory_app.update_contact("shop", uuid4(), {"firstName": "A"}, None, AT)
     assert refused.value.status == 404
+
+
+def test_a_claim_committed_after_the_uniqueness_check_still_refuses(memory_app, monkeypatch):
+    """The race of two creators: the claim appears between the check and the claim step
+    (simulated by skipping the check). The late creator must be refused, never saved
+    as a second contact with an unclaimed identifier."""
+    from domain import handlers
+
+    ann, _ = memory_app.create_contact("shop", {"email": "ann@example.com"}, {}, AT)
+    monkeypatch.setattr(handlers, "_check_free", lambda *args: None)
+    before = head(memory_app)
+    with pytest.raises(errors.IdentifierTaken) as refused:
+        memory_app.create_contact("shop", {"email": "ann@example.com"}, {}, AT)
+    assert refused.value.extra["existingId"] == str(ann.id)
+    assert new_events(memory_app, before) == []
