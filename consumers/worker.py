@@ -26,7 +26,7 @@ class ThreadWorker:
             self._loop(self._stop)
         except BaseException as e:  # kept for stop()/health; the loop already logged why
             self.error = e
-            log.critical("worker stopped on error worker=%s error=%s", self.name, type(e).__name__)
+            log.critical("worker stopped on error worker=%s error=%s", self.name, type(e).__name__, exc_info=True)
 
     @property
     def alive(self) -> bool:

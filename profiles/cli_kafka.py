@@ -1,0 +1,69 @@
+"""Kafka verbs of ``profiles``: ``consume`` and ``relay``, and their workers in ``serve``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from profiles.settings import Settings
+
+log = logging.getLogger("profiles.kafka")
+
+
+def register(verbs: Any) -> None:
+    consume = verbs.add_parser("consume", help="apply contact events from Kafka (needs KAFKA_BOOTSTRAP_SERVERS)")
+    consume.add_argument("--max-records", type=int, default=3000, help="records per poll (all partitions)")
+    consume.set_defaults(func=_consume)
+    relay = verbs.add_parser("relay", help="publish message sends to the outbound topic (needs KAFKA_BOOTSTRAP_SERVERS)")
+    relay.set_defaults(func=_relay)
+
+
+def add_workers(runtime: Any) -> None:
+    settings = runtime.container.settings
+    if not settings.kafka_bootstrap_servers:
+        return
+    from consumers.consumer import ContactEventConsumer
+    from consumers.relay import OutboundRelay
+    from consumers.worker import ThreadWorker
+
+    app = runtime.container.app
+    runtime.add(ThreadWorker("kafka-consumer", ContactEventConsumer(app, settings).run))
+    runtime.add(ThreadWorker("outbound-relay", OutboundRelay(app, settings).run))
+
+
+def _consume(args: argparse.Namespace) -> int:
+    from consumers.consumer import ContactEventConsumer
+
+    return _run_until_signal(lambda container: ContactEventConsumer(
+        container.app, container.settings, max_records=args.max_records).run)
+
+
+def _relay(args: argparse.Namespace) -> int:
+    from consumers.relay import OutboundRelay
+
+    return _run_until_signal(lambda container: OutboundRelay(container.app, container.settings).run)
+
+
+def _run_until_signal(make: Callable[[Any], Callable[[threading.Event], None]]) -> int:
+    from profiles.bootstrap import build
+
+    settings = Settings()
+    if not settings.kafka_bootstrap_servers:
+        log.error("KAFKA_BOOTSTRAP_SERVERS is not set")
+        return 2
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    container = build(settings)
+    try:
+        make(container)(stop)
+    except Exception:
+        log.exception("stopped on error")  # the loop logs the cause without payloads
+        return 1
+    finally:
+        container.close()
+    return 0
