@@ -58,6 +58,21 @@ class UnitOfWork:
     def _begin_command(self) -> None:
         self._touched = {}
 
+    def _forget_unchanged(self) -> bool:
+        """Drop the aggregates the current command read but nothing in this batch has
+        changed, here and in the application's cache, so the next get reads the store.
+        Whether there was any."""
+        stale = [i for i in self._touched if not self.aggregates[i].pending_events]
+        cache = self._app.repository.cache
+        for aggregate_id in stale:
+            del self.aggregates[aggregate_id]
+            if cache is not None:
+                try:
+                    cache.get(aggregate_id, evict=True)
+                except KeyError:
+                    pass
+        return bool(stale)
+
     def _command_recorded(self) -> bool:
         """Did the current command record any event (on an aggregate it touched)?"""
         return any(len(self.aggregates[i].pending_events) != n for i, n in self._touched.items())
@@ -94,17 +109,18 @@ def run_batch(
                 if index in refused:
                     results.append(refused[index])
                     continue
-                uow._begin_command()
-                try:
-                    results.append(command(uow))
-                except DomainError as error:
-                    results.append(error)
-                    if uow._command_recorded():
-                        # A command raised after recording an event: drop this attempt
-                        # and replay the batch without it, so nothing half-applied is saved.
-                        refused[index] = error
-                        dirty = True
-                        break
+                result, recorded = _run_command(uow, command)
+                if recorded is False and uow._forget_unchanged():
+                    # A refusal may rest on a cached aggregate another process changed
+                    # since (the cache is not fast-forwarded): judge it once more, fresh.
+                    result, recorded = _run_command(uow, command)
+                results.append(result)
+                if recorded:
+                    # A command raised after recording an event: drop this attempt
+                    # and replay the batch without it, so nothing half-applied is saved.
+                    refused[index] = result
+                    dirty = True
+                    break
             if dirty:
                 _evict(app, uow)
                 continue
@@ -123,6 +139,15 @@ def run_batch(
         return BatchResult(results=results, position=position)
     msg = f"gave up after {MAX_ATTEMPTS} conflicting attempts"
     raise IntegrityError(msg)
+
+
+def _run_command(uow: UnitOfWork, command: Command) -> tuple[Any, bool | None]:
+    """(result, None) on success; (refusal, whether it came after recording an event)."""
+    uow._begin_command()
+    try:
+        return command(uow), None
+    except DomainError as error:
+        return error, uow._command_recorded()
 
 
 def _save(app: Application[UUID], uow: UnitOfWork, tracking: Tracking | None, kwargs: dict[str, Any]) -> list[Any]:

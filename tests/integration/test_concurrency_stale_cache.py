@@ -1,0 +1,45 @@
+"""Two processes on one store: a refusal must never rest on another process's past.
+
+Each application caches aggregates and is not fast-forwarded on every read (writes are
+protected by version conflicts). A command refused on cached state is judged once more
+on fresh state, so the API process does not refuse what the Kafka process just allowed.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from domain.meta import Meta
+from profiles.bootstrap import PostgresContactProfiles
+
+AT = Meta(method="api", actor="tester", occurred_at=datetime(2026, 1, 1, 10, tzinfo=UTC))
+
+
+def other_process(container) -> PostgresContactProfiles:
+    return PostgresContactProfiles({**container.env, "POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "1"})
+
+
+def test_an_identifier_freed_elsewhere_can_be_taken_here(container):
+    api = container.app
+    ann, _ = api.create_contact("shop", {"email": "ann@example.com"}, {}, AT)  # claim cached here
+    consumer = other_process(container)
+    try:
+        consumer.remove_contact("shop", ann.id, AT)
+    finally:
+        consumer.close()
+    again, _ = api.create_contact("shop", {"email": "ann@example.com"}, {}, AT)
+    assert again.id != ann.id
+
+
+def test_a_subscription_made_elsewhere_allows_a_send_here(container):
+    api = container.app
+    ann, _ = api.create_contact("shop", {"email": "ann@example.com"}, {}, AT)
+    template, _ = api.create_template("shop", "email", "t", "s", "b", {}, AT)
+    consumer = other_process(container)
+    try:
+        consumer.change_subscription("shop", ann.id, "email", "subscribed", AT, confirmed=True)
+        consumer.approve_template("shop", template.id, AT)
+    finally:
+        consumer.close()
+    message, _ = api.send_message("shop", ann.id, "email", template.id, AT)
+    assert message.address == "ann@example.com"
