@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 from api import deps
 from api.routes import PREFIX, problems
 from api.schemas.common import Page
-from api.schemas.profile_parts import VariablePublic, VariableUpdate
+from api.schemas.profile_parts import VariablePublic, VariableSet, VariableUpdate
 
 router = APIRouter(prefix=PREFIX, tags=["variables"], responses=problems(404))
 NamePath = Annotated[str, Path(max_length=64, examples=["city"])]
@@ -26,7 +26,7 @@ def list_variables(contact_id: deps.ContactId, domain: deps.Domain, read_model: 
     return {"items": items, "nextCursor": None}
 
 
-@router.put("/contacts/{contactId}/variables/{name}", response_model=VariablePublic, summary="Set a variable")
+@router.put("/contacts/{contactId}/variables/{name}", response_model=VariableSet, summary="Set a variable")
 def set_variable(contact_id: deps.ContactId, name: NamePath, body: VariableUpdate, domain: deps.Domain,
                  app: deps.App, meta: deps.Provenance, response: Response) -> dict[str, Any]:
     """The value is a string, number, boolean or date (as `YYYY-MM-DD`); `null` removes it."""

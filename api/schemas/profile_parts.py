@@ -53,7 +53,10 @@ class VariableUpdate(Request):
 class VariablePublic(Public):
     name: str
     value: Any = None
-    position: int | None = None
+
+
+class VariableSet(VariablePublic):
+    position: int
 
 
 class NoteCreate(Request):

@@ -7,6 +7,7 @@ write pass the write's ``Profiles-Position`` as ``?minPosition=`` — never a sl
 
 from __future__ import annotations
 
+import importlib
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -101,7 +102,6 @@ def service(database_url: str, api_schema: str, tmp_path_factory: pytest.TempPat
     from fastapi.testclient import TestClient
 
     from api.app import create_app
-    from profiles import cli_projections
     from profiles.bootstrap import build
     from profiles.runtime import Runtime
     from profiles.settings import Settings
@@ -111,7 +111,7 @@ def service(database_url: str, api_schema: str, tmp_path_factory: pytest.TempPat
                         PROFILES_API_KEYS=",".join(f"{d}:{k}" for d, k in KEYS.items()))
     container = build(settings)
     runtime = Runtime(container)
-    cli_projections.add_workers(runtime)
+    _add_projection_workers(runtime)
     app = create_app(container, runtime)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -120,6 +120,21 @@ def service(database_url: str, api_schema: str, tmp_path_factory: pytest.TempPat
         client.container = container  # type: ignore[attr-defined]
         yield client
     container.close()
+
+
+def _add_projection_workers(runtime: Any) -> None:
+    """The projection workers exactly as ``profiles serve`` adds them."""
+    try:
+        cli_projections = importlib.import_module("profiles.cli_projections")
+    except ModuleNotFoundError as e:
+        if e.name != "profiles.cli_projections":
+            raise
+        from projections.runner import ProjectionRunner
+
+        settings = runtime.container.settings
+        runtime.add(ProjectionRunner(runtime.container.database_url, settings.db_schema))
+        return
+    cli_projections.add_workers(runtime)
 
 
 @pytest.fixture

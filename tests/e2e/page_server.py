@@ -3,6 +3,7 @@ PostgreSQL in a temporary data dir, a free loopback port, ready when ``/readyz``
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -62,9 +63,11 @@ class PageServer:
                 raise RuntimeError(f"profiles serve exited with {self.process.returncode}:\n{self.logs()}")
             try:
                 with urllib.request.urlopen(f"{self.url}/readyz", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                    head = json.load(response)["position"]
+                # Ready means "within 10 000 events"; the tests want the demo fully projected.
+                with urllib.request.urlopen(f"{self.url}/v1/domains?minPosition={head}", timeout=10) as response:
+                    return
+            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError, ValueError, KeyError):
                 pass
             time.sleep(0.2)
         raise TimeoutError(f"profiles serve not ready after {self.ready_timeout}s:\n{self.logs()}")

@@ -1,0 +1,229 @@
+"""The profile page in a real browser (Debian's Chromium via Playwright) against
+``profiles serve --demo`` on embedded defaults. Each test works on its own demo person
+(see profiles/demo.py), so none depends on another's writes or order."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.page_server import PageServer
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+expect = playwright_api.expect
+
+pytestmark = pytest.mark.browser
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+LAPTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+expect.set_options(timeout=10_000)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[PageServer]:
+    with PageServer() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with playwright_api.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser, server, request):
+    context = browser.new_context(viewport=LAPTOP, accept_downloads=True, base_url=server.url)
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda e: errors.append(str(e)))
+    yield tab
+    # The last state of every test is kept for a look when something fails.
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(path=str(ARTIFACTS / f"last-{request.node.name}.png"), full_page=True)
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def open_profile(page, value: str, kind: str = "email") -> None:
+    page.goto("/#/demo")
+    page.select_option("#search-kind", kind)
+    page.fill("#search-input", value)
+    page.click("#search-form button[type=submit]")
+    expect(page.locator("#profile-view")).to_be_visible()
+
+
+def channel(page, name: str):
+    return page.locator(f'article.channel[data-channel="{name}"]')
+
+
+def confirm(page) -> None:
+    expect(page.locator("#dialog")).to_be_visible()
+    page.click("#dialog-ok")
+    expect(page.locator("#dialog")).to_be_hidden()
+
+
+def test_domains_and_contact_list(page):
+    page.goto("/")
+    expect(page.locator("#domain-select option[value=demo]")).to_have_count(1)
+    expect(page.locator("#domain-select")).to_have_value("demo")
+    expect(page.locator("#contact-rows tr")).to_have_count(12)
+    page.get_by_role("link", name="Ava Johnson").click()
+    expect(page.locator("#profile-name")).to_have_text("Ava Johnson")
+
+
+@pytest.mark.parametrize(("kind", "value"), [
+    ("email", "  JOHN.SMITH@example.com "),  # normalised like the API does
+    ("phoneNumber", "+447700900123"),
+    ("userId", "u-1003"),
+])
+def test_search_by_each_identifier(page, kind, value):
+    open_profile(page, value, kind)
+    expect(page.locator("#profile-name")).to_have_text("John Smith")
+    expect(page.locator('dd[data-field="email"]')).to_have_text("john.smith@example.com")
+    expect(page.locator('dd[data-field="phoneNumber"]')).to_have_text("+447700900123")
+    expect(page.locator('dd[data-field="userId"]')).to_have_text("u-1003")
+    expect(page.locator(".facts.readonly")).to_contain_text("import")
+
+
+def test_unknown_identifier_says_so(page):
+    page.goto("/#/demo")
+    page.fill("#search-input", "nobody@example.com")
+    page.click("#search-form button[type=submit]")
+    expect(page.locator("#contact-rows")).to_contain_text("No contact has this identifier")
+
+
+def test_subscription_change_asks_for_confirmation(page):
+    open_profile(page, "mark.kask@example.com")
+    email = channel(page, "email")
+    expect(email.locator(".pill")).to_have_text("Subscribed")
+
+    page.select_option("#status-email", "unsubscribed")
+    expect(page.locator("#dialog")).to_contain_text("from “Subscribed” to “Unsubscribed”")
+    page.click("#dialog-cancel")
+    expect(page.locator("#status-email")).to_have_value("subscribed")
+    expect(email.locator(".pill")).to_have_text("Subscribed")
+
+    page.select_option("#status-email", "unsubscribed")
+    confirm(page)
+    expect(email.locator(".pill")).to_have_text("Unsubscribed")
+    expect(page.locator('#feed li[data-type="subscription.changed"]').first).to_be_visible()
+    # Mark never opted in to Telegram: manual re-subscription is not offered.
+    expect(page.locator('#status-telegram option[value="subscribed"]')).to_be_disabled()
+    expect(channel(page, "telegram")).to_contain_text("never subscribed to Telegram")
+
+
+def test_blacklisted_channel_is_marked_and_cannot_be_messaged(page):
+    open_profile(page, "emma.brown@example.com")
+    email = channel(page, "email")
+    expect(email).to_have_class("channel status-subscribed blacklisted")
+    expect(email.locator(".blacklist-mark")).to_contain_text("Blacklisted · hard bounce")
+
+    page.select_option("#send-channel", "email")
+    expect(page.locator("#send-button")).to_be_disabled()
+    expect(page.locator("#send-reason")).to_contain_text("Email is blacklisted (hard bounce)")
+    page.select_option("#send-channel", "sms")  # Emma's SMS is open
+    expect(page.locator("#send-button")).to_be_enabled()
+
+
+def test_send_message_then_resend_from_feed(page):
+    open_profile(page, "anna.tamm@example.com")
+    page.select_option("#send-channel", "email")
+    expect(page.locator("#send-template option", has_text="Welcome back")).to_have_count(1)
+    expect(page.locator("#send-template option", has_text="Weekly digest")).to_have_count(0)  # a draft
+    page.click("#send-button")
+    confirm(page)
+    sent = page.locator('#feed li[data-type="message.sent"]')
+    expect(sent).to_have_count(1)
+
+    sent.locator("button", has_text="Info").click()
+    expect(page.locator("#dialog")).to_contain_text("messageId")
+    page.click("#dialog-ok")
+
+    sent.locator("button", has_text="Resend").click()
+    confirm(page)
+    expect(page.locator('#feed li[data-type="message.resent"]')).to_have_count(1)
+    expect(page.locator("#feed li").first).to_have_attribute("data-type", "message.resent")  # newest first
+
+
+def test_notes_up_to_the_limit_and_permanent_delete(page):
+    open_profile(page, "liis.saar@example.com")
+    page.fill("#note-author", "Kati from CRM")
+    for n in range(1, 6):
+        page.fill("#note-text", f"Called about order #{n}")
+        page.click("#note-add")
+        expect(page.locator("#notes-count")).to_have_text(f"{n}/5")
+    expect(page.locator("#note-add")).to_be_disabled()
+    expect(page.locator("#note-limit")).to_contain_text("5 notes, the most allowed")
+    expect(page.locator("li.note").first).to_contain_text("Kati from CRM")
+
+    page.locator("li.note", has_text="order #3").locator("button", has_text="Delete").click()
+    expect(page.locator("#dialog")).to_contain_text("cannot be undone")
+    confirm(page)
+    expect(page.locator("#notes-count")).to_have_text("4/5")
+    expect(page.locator("li.note", has_text="order #3")).to_have_count(0)
+    expect(page.locator("#note-add")).to_be_enabled()
+
+
+def test_export_full_history(page):
+    open_profile(page, "lukas.muller@example.com")
+    with page.expect_download() as caught:
+        page.click("#export-history")
+    download = caught.value
+    assert download.suggested_filename.endswith(".csv")
+    rows = list(csv.DictReader(io.StringIO(Path(download.path()).read_text(encoding="utf-8"))))
+    types = {row["type"] for row in rows}
+    assert "contact.created" in types and "activity" in types, types
+
+
+def test_variables_search_and_inline_edit(page):
+    open_profile(page, "sofia.rossi@example.com")
+    page.fill("#variable-search", "city")
+    expect(page.locator("#variable-rows tr")).to_have_count(1)
+    row = page.locator('tr[data-variable="city"]')
+    row.get_by_role("button", name="Edit city").click()
+    page.fill("#edit-var-city", "Roma")
+    page.keyboard.press("Enter")
+    expect(page.locator('tr[data-variable="city"] .value')).to_have_text("Roma")
+
+
+def test_profile_on_a_phone_and_screenshot(browser, server):
+    context = browser.new_context(viewport=PHONE, base_url=server.url, is_mobile=True)
+    phone = context.new_page()
+    open_profile(phone, "olga.ivanova@example.com")
+    expect(phone.locator("#feed li").first).to_be_visible()
+    overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"page scrolls sideways by {overflow}px on a phone"
+    unlabeled = phone.evaluate("""[...document.querySelectorAll('input, select, textarea, button')]
+        .filter(el => !el.closest('[hidden]') && !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+                      && !(el.textContent || '').trim()).map(el => el.id || el.outerHTML.slice(0, 60))""")
+    assert unlabeled == [], f"controls without an accessible name: {unlabeled}"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    phone.screenshot(path=str(ARTIFACTS / "profile-phone.png"), full_page=True)
+    context.close()
+
+
+def test_profile_screenshot(page):
+    open_profile(page, "jonas.kazlauskas@example.com")
+    page.fill("#note-author", "Mari (support)")
+    page.fill("#note-text", "Prefers SMS over email; asked about the loyalty programme.")
+    page.click("#note-add")
+    expect(page.locator("#notes-count")).to_have_text("1/5")
+    expect(page.locator("#feed li").first).to_be_visible()
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "profile.png"), full_page=True)
+    (ROOT / "docs").mkdir(exist_ok=True)
+    shutil.copyfile(ARTIFACTS / "profile.png", ROOT / "docs" / "screenshot.png")
