@@ -1,0 +1,136 @@
+"""The profile projection after a realistic sequence: API writes and Kafka envelopes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+
+from domain import handlers
+from domain.ingest import parse
+from domain.meta import Meta
+from projections.runner import ProjectionRunner
+
+API = Meta(method="api", actor="key-shop")
+
+
+@pytest.fixture
+def runner(container):
+    runner = ProjectionRunner(container.database_url, container.settings.db_schema)
+    runner.ensure_tables()
+    return runner
+
+
+def _envelope(event_id: str, kind: str, contact: dict, data: dict, at: datetime | None = None) -> dict:
+    return {"eventId": event_id, "domain": "shop", "type": kind, "contact": contact, "data": data,
+            "occurredAt": (at or datetime.now(tz=UTC)).isoformat()}
+
+
+def _ingest(app, *envelopes: dict) -> int:
+    result = app.ingest([parse(e) for e in envelopes], lambda e: Meta(method="kafka", actor="kafka",
+                                                                      occurred_at=e.occurredAt))
+    assert not [r for r in result.results if isinstance(r, Exception)], result.results
+    return result.position
+
+
+def test_profile_document_follows_api_and_kafka(container, runner):
+    app, reads = container.app, container.read_model
+    ann, _ = app.create_contact("shop", {"email": " Ann@Example.com ", "firstName": "Ann", "language": "et"},
+                                {"city": "Tallinn"}, API)
+    created_at = datetime(2026, 11, 1, 10, tzinfo=UTC)
+    _ingest(app,
+            _envelope("e1", "contact.upserted", {"userId": "u-2"},
+                      {"email": "bob@example.com", "phoneNumber": "+372 555 12345", "firstName": "Bob",
+                       "variables": {"score": 42}}, created_at),
+            _envelope("e2", "subscription.changed", {"email": "bob@example.com"},
+                      {"channel": "email", "status": "subscribed", "reason": "signup"}, created_at + timedelta(minutes=1)),
+            _envelope("e3", "contact.variables_set", {"userId": "u-2"}, {"variables": {"vip": True, "score": None}},
+                      created_at + timedelta(minutes=2)),
+            _envelope("e4", "blacklist.added", {"userId": "u-2"}, {"channel": "sms", "reason": "complaint"},
+                      created_at + timedelta(minutes=3)))
+    app.update_contact("shop", ann.id, {"lastName": "Lee"}, {"city": None, "plan": "gold"}, API)
+    position = app.set_avatar("shop", ann.id, "https://img.example.com/ann.png", API)[1]
+    runner.catch_up()
+    assert reads.wait_for(position, timeout=1)
+
+    doc = reads.contact("shop", ann.id)
+    assert doc["email"] == "ann@example.com" and doc["lastName"] == "Lee"
+    assert doc["variables"] == {"plan": "gold"}
+    assert doc["avatarLink"] == "https://img.example.com/ann.png"
+    assert doc["createdMethod"] == "api" and doc["updatedMethod"] == "api"
+    assert doc["version"] == app.contact("shop", ann.id).version and doc["position"] == position
+    assert doc["subscriptions"]["email"] == {"status": "none", "address": "ann@example.com", "blacklisted": False,
+                                             "blacklistReason": None, "blacklistedAt": None, "changedAt": None}
+    assert reads.contact("other", ann.id) is None  # nothing crosses domains
+
+    (bob,), cursor = reads.find_contacts("shop", phone="+37255512345")
+    assert cursor is None and bob["userId"] == "u-2" and bob["firstName"] == "Bob"
+    assert bob["variables"] == {"vip": True}
+    assert bob["createdAt"] == created_at.isoformat() and bob["createdMethod"] == "kafka"
+    assert bob["subscriptions"]["email"]["status"] == "subscribed"
+    assert bob["subscriptions"]["sms"]["blacklisted"] is True
+    assert bob["subscriptions"]["sms"]["blacklistReason"] == "complaint"
+    assert reads.find_contacts("shop", email="BOB@example.com ")[0][0]["id"] == bob["id"]
+    assert reads.find_contacts("shop", email="not an email") == ([], None)
+
+    first, cursor = reads.find_contacts("shop", limit=1)
+    second, end = reads.find_contacts("shop", limit=1, cursor=cursor)
+    assert [first[0]["id"], second[0]["id"]] == [bob["id"], str(ann.id)] and end is None  # by createdAt
+    assert reads.domains(None) == [{"domain": "shop", "contacts": 2}]
+    assert reads.domains({"blog"}) == []
+
+    history = reads.subscription_history("shop", bob["id"], "email")
+    assert history == [{"channel": "email", "status": "subscribed", "previousStatus": "none",
+                        "address": "bob@example.com", "reason": "signup", "method": "kafka", "actor": "kafka",
+                        "occurredAt": (created_at + timedelta(minutes=1)).isoformat()}]
+
+
+def test_removed_contact_disappears_and_frees_its_identifiers(container, runner):
+    app, reads = container.app, container.read_model
+    ann, _ = app.create_contact("shop", {"email": "ann@example.com"}, {}, API)
+    runner.catch_up()
+    app.remove_contact("shop", ann.id, API)
+    again, position = app.create_contact("shop", {"email": "ann@example.com"}, {}, API)
+    runner.catch_up()
+    assert reads.contact("shop", ann.id) is None
+    assert [c["id"] for c in reads.find_contacts("shop", email="ann@example.com")[0]] == [str(again.id)]
+    assert reads.domains(None) == [{"domain": "shop", "contacts": 1}]
+    assert reads.positions() == {"profile": position, "activity": position, "segments": position}
+
+
+def test_notes_are_sealed_and_deleted_text_is_gone(container, runner):
+    app, reads = container.app, container.read_model
+    ann, _ = app.create_contact("shop", {"email": "ann@example.com"}, {}, API)
+    keep, _ = app.add_note("shop", ann.id, "Prefers calls after 5pm", "maria", API)
+    secret, _ = app.add_note("shop", ann.id, "Secret discount code ZX-42", "maria", API)
+    runner.catch_up()
+    assert [n["text"] for n in reads.notes("shop", ann.id)] == ["Secret discount code ZX-42", "Prefers calls after 5pm"]
+    assert reads.contact("shop", ann.id)["notesCount"] == 2
+
+    # A crash right after storing NoteDeleted, before the app shredded the pad: the
+    # projection shreds it as it applies the deletion.
+    app._run(lambda uow: handlers.contact(uow, "shop", ann.id).delete_note(secret, API))
+    runner.catch_up()
+    assert [n["id"] for n in reads.notes("shop", ann.id)] == [keep]
+    assert reads.contact("shop", ann.id)["notesCount"] == 1
+    with psycopg.connect(container.database_url) as conn:
+        dump = "".join(str(row) for table in ("profile_notes", "activity_feed", "profile_contacts", "profiles_note_pads")
+                       for row in conn.execute(f'SELECT * FROM "{container.settings.db_schema}".{table}'))
+        pads = conn.execute(f'SELECT count(*) FROM "{container.settings.db_schema}".profiles_note_pads '
+                            "WHERE note_id = %s", (secret,)).fetchone()[0]
+    assert pads == 0
+    assert "ZX-42" not in dump and "Prefers calls" not in dump
+
+
+def test_templates(container, runner):
+    app, reads = container.app, container.read_model
+    template, _ = app.create_template("shop", "email", "Welcome", "Hi {{ firstName }}", "Hello!", {"et": "Tere!"}, API)
+    app.create_template("blog", "sms", "Other", "", "x", {}, API)
+    app.approve_template("shop", template.id, API)
+    runner.catch_up()
+    (listed,) = reads.templates("shop")
+    assert listed["id"] == str(template.id) and listed["status"] == "approved"
+    assert listed["bodies"] == {"et": "Tere!"} and listed["channel"] == "email" and listed["subject"] == "Hi {{ firstName }}"
+    assert reads.template("shop", template.id) == listed
+    assert reads.template("blog", template.id) is None
