@@ -62,8 +62,9 @@ def build_container(url: str, schema: str, **overrides: Any) -> Any:
     from profiles.bootstrap import build
     from profiles.settings import Settings
 
-    settings = Settings(DATABASE_URL=url, PROFILES_DB_SCHEMA=schema, KAFKA_BOOTSTRAP_SERVERS=None,
-                        PROFILES_API_KEYS=None, **overrides)
+    given = {"DATABASE_URL": url, "PROFILES_DB_SCHEMA": schema, "KAFKA_BOOTSTRAP_SERVERS": None,
+             "PROFILES_API_KEYS": None, **overrides}
+    settings = Settings(**given)
     return build(settings)
 
 
