@@ -1,4 +1,4 @@
-"""The profile projection after a realistic sequence: API writes and Kafka envelopes."""
+"""The profile projection after a realistic sequence: api() writes and Kafka envelopes."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from domain.ingest import parse
 from domain.meta import Meta
 from projections.runner import ProjectionRunner
 
-API = Meta(method="api", actor="key-shop")
+def api() -> Meta:
+    return Meta(method="api", actor="key-shop")
 
 
 @pytest.fixture
@@ -37,7 +38,7 @@ def _ingest(app, *envelopes: dict) -> int:
 def test_profile_document_follows_api_and_kafka(container, runner):
     app, reads = container.app, container.read_model
     ann, _ = app.create_contact("shop", {"email": " Ann@Example.com ", "firstName": "Ann", "language": "et"},
-                                {"city": "Tallinn"}, API)
+                                {"city": "Tallinn"}, api())
     created_at = datetime(2026, 11, 1, 10, tzinfo=UTC)
     _ingest(app,
             _envelope("e1", "contact.upserted", {"userId": "u-2"},
@@ -49,8 +50,8 @@ def test_profile_document_follows_api_and_kafka(container, runner):
                       created_at + timedelta(minutes=2)),
             _envelope("e4", "blacklist.added", {"userId": "u-2"}, {"channel": "sms", "reason": "complaint"},
                       created_at + timedelta(minutes=3)))
-    app.update_contact("shop", ann.id, {"lastName": "Lee"}, {"city": None, "plan": "gold"}, API)
-    position = app.set_avatar("shop", ann.id, "https://img.example.com/ann.png", API)[1]
+    app.update_contact("shop", ann.id, {"lastName": "Lee"}, {"city": None, "plan": "gold"}, api())
+    position = app.set_avatar("shop", ann.id, "https://img.example.com/ann.png", api())[1]
     runner.catch_up()
     assert reads.wait_for(position, timeout=1)
 
@@ -88,10 +89,10 @@ def test_profile_document_follows_api_and_kafka(container, runner):
 
 def test_removed_contact_disappears_and_frees_its_identifiers(container, runner):
     app, reads = container.app, container.read_model
-    ann, _ = app.create_contact("shop", {"email": "ann@example.com"}, {}, API)
+    ann, _ = app.create_contact("shop", {"email": "ann@example.com"}, {}, api())
     runner.catch_up()
-    app.remove_contact("shop", ann.id, API)
-    again, position = app.create_contact("shop", {"email": "ann@example.com"}, {}, API)
+    app.remove_contact("shop", ann.id, api())
+    again, position = app.create_contact("shop", {"email": "ann@example.com"}, {}, api())
     runner.catch_up()
     assert reads.contact("shop", ann.id) is None
     assert [c["id"] for c in reads.find_contacts("shop", email="ann@example.com")[0]] == [str(again.id)]
@@ -101,16 +102,16 @@ def test_removed_contact_disappears_and_frees_its_identifiers(container, runner)
 
 def test_notes_are_sealed_and_deleted_text_is_gone(container, runner):
     app, reads = container.app, container.read_model
-    ann, _ = app.create_contact("shop", {"email": "ann@example.com"}, {}, API)
-    keep, _ = app.add_note("shop", ann.id, "Prefers calls after 5pm", "maria", API)
-    secret, _ = app.add_note("shop", ann.id, "Secret discount code ZX-42", "maria", API)
+    ann, _ = app.create_contact("shop", {"email": "ann@example.com"}, {}, api())
+    keep, _ = app.add_note("shop", ann.id, "Prefers calls after 5pm", "maria", api())
+    secret, _ = app.add_note("shop", ann.id, "Secret discount code ZX-42", "maria", api())
     runner.catch_up()
     assert [n["text"] for n in reads.notes("shop", ann.id)] == ["Secret discount code ZX-42", "Prefers calls after 5pm"]
     assert reads.contact("shop", ann.id)["notesCount"] == 2
 
     # A crash right after storing NoteDeleted, before the app shredded the pad: the
     # projection shreds it as it applies the deletion.
-    app._run(lambda uow: handlers.contact(uow, "shop", ann.id).delete_note(secret, API))
+    app._run(lambda uow: handlers.contact(uow, "shop", ann.id).delete_note(secret, api()))
     runner.catch_up()
     assert [n["id"] for n in reads.notes("shop", ann.id)] == [keep]
     assert reads.contact("shop", ann.id)["notesCount"] == 1
@@ -125,9 +126,9 @@ def test_notes_are_sealed_and_deleted_text_is_gone(container, runner):
 
 def test_templates(container, runner):
     app, reads = container.app, container.read_model
-    template, _ = app.create_template("shop", "email", "Welcome", "Hi {{ firstName }}", "Hello!", {"et": "Tere!"}, API)
-    app.create_template("blog", "sms", "Other", "", "x", {}, API)
-    app.approve_template("shop", template.id, API)
+    template, _ = app.create_template("shop", "email", "Welcome", "Hi {{ firstName }}", "Hello!", {"et": "Tere!"}, api())
+    app.create_template("blog", "sms", "Other", "", "x", {}, api())
+    app.approve_template("shop", template.id, api())
     runner.catch_up()
     (listed,) = reads.templates("shop")
     assert listed["id"] == str(template.id) and listed["status"] == "approved"
