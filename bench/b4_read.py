@@ -1,0 +1,109 @@
+"""B4 profile read: ``GET /contacts/{id}`` and search by email over many contacts.
+
+    python -m bench.b4_read --contacts 1000000 --concurrency 32 --seconds 20
+
+Contacts are created through the write path (a seed), replicated as more domains (see
+``bench.corpus``) and projected; then the service runs in its own process
+(``bench.server``: the product's app, server-side time of every request kept) and a
+closed-loop keep-alive load generator (``bench.load``) reads random profiles, then
+searches random emails, from loopback. Figures: requests per second and the p99 of the
+server-side time, per endpoint.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+from typing import Any
+
+from bench import common, corpus, load, workload
+from bench.b3_projections import catch_up
+
+TARGET_P99_MS = 5.0
+TARGET_RPS = 3000.0
+
+
+def build_contacts(url: str, schema: str, contacts: int, seed_contacts: int, seed: int, quiet: bool) -> int:
+    """A store whose every seed envelope creates a contact, replicated to ``contacts``."""
+    import psycopg
+
+    container = common.build_container(url, schema)
+    try:
+        raws = list(workload.envelopes(seed_contacts, seed_contacts, seed, prefix="c"))
+        from bench.b1_write import ingest_batched
+
+        ingest_batched(container.app, raws, 1000, quiet)
+    finally:
+        container.close()
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(f'SELECT count(*) FROM "{schema}".profiles_events').fetchone()[0]
+    return corpus.replicate(url, schema, rows * contacts // seed_contacts, quiet)
+
+
+def targets(url: str, schema: str, n: int, seed: int) -> tuple[list[str], list[str]]:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(f'SELECT domain, id, email FROM "{schema}".profile_contacts TABLESAMPLE SYSTEM (5) '
+                            "LIMIT %s", (n,)).fetchall()
+        if len(rows) < n:
+            rows = conn.execute(f'SELECT domain, id, email FROM "{schema}".profile_contacts LIMIT %s', (n,)).fetchall()
+    rng = random.Random(seed)
+    rng.shuffle(rows)
+    by_id = [f"/v1/domains/{d}/contacts/{i}" for d, i, _ in rows]
+    by_email = [f"/v1/domains/{d}/contacts?email={e}" for d, _, e in rows if e]
+    return by_id, by_email
+
+
+def measure(port: int, name: str, paths: list[str], concurrency: int, seconds: float) -> dict[str, Any]:
+    load.closed_loop(port, paths[:200], concurrency, min(2.0, seconds))  # warm pools, plans and caches
+    load.timings(port, reset=True)
+    run = load.closed_loop(port, paths, concurrency, seconds)
+    server = [t for ts in load.timings(port, reset=True).values() for t in ts]
+    ok = run["statuses"].get(200, 0)
+    return {"endpoint": name, "requests": len(run["latencies"]), "ok": ok, "statuses": run["statuses"],
+            "rps": len(run["latencies"]) / run["seconds"],
+            "server_p50_ms": 1000 * load.percentile(server, 50), "server_p99_ms": 1000 * load.percentile(server, 99),
+            "client_p50_ms": 1000 * load.percentile(run["latencies"], 50),
+            "client_p99_ms": 1000 * load.percentile(run["latencies"], 99)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = common.parser(__doc__.splitlines()[0])
+    p.add_argument("--contacts", type=int, default=1_000_000)
+    p.add_argument("--seed-contacts", type=int, default=20_000)
+    p.add_argument("--concurrency", type=int, default=32)
+    p.add_argument("--seconds", type=float, default=20.0, help="per endpoint")
+    args = p.parse_args(argv)
+    if args.smoke:
+        args.contacts, args.seed_contacts, args.seconds, args.concurrency = 1000, 250, 1.0, 8
+    url = common.database_url()
+    with common.scratch_schema(url, "b4") as schema:
+        rows = build_contacts(url, schema, args.contacts, args.seed_contacts, args.seed, args.quiet)
+        catch_up(url, schema, schema, 1000, args.quiet, total=rows, desc="projecting")
+        by_id, by_email = targets(url, schema, 20_000, args.seed)
+        env = {"DATABASE_URL": url, "PROFILES_DB_SCHEMA": schema, "PROFILES_API_KEYS": ""}
+        with load.server(env) as port:
+            results = [measure(port, "GET /contacts/{id}", by_id, args.concurrency, args.seconds),
+                       measure(port, "GET /contacts?email=", by_email, args.concurrency, args.seconds)]
+        import psycopg
+
+        with psycopg.connect(url) as conn:
+            contacts = conn.execute(f'SELECT count(*) FROM "{schema}".profile_contacts').fetchone()[0]
+
+    figures = []
+    for r in results:
+        figures.append(common.Figure(f"{r['endpoint']} req/s", r["rps"], "req/s", target=TARGET_RPS))
+        figures.append(common.Figure(f"{r['endpoint']} server p99", r["server_p99_ms"], "ms",
+                                     target=TARGET_P99_MS, higher_is_better=False))
+    params = {"contacts": contacts, "concurrency": args.concurrency, "seconds": args.seconds, "smoke": args.smoke}
+    common.report("b4", "profile read", params, figures, url=url, extra={"endpoints": results},
+                  save=not args.no_save)
+    for r in results:
+        print(f"{r['endpoint']}: {r['requests']} requests {r['statuses']}, server p50 {r['server_p50_ms']:.2f} ms, "
+              f"client p50/p99 {r['client_p50_ms']:.2f}/{r['client_p99_ms']:.2f} ms")
+    return 0 if all(r["ok"] == r["requests"] for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
