@@ -2,7 +2,7 @@
 // consent audit trail, and the one-off send from an approved template.
 import { api } from "./api.js";
 import { openDialog } from "./dialog.js";
-import { CHANNELS, channelName, h, reasonName, timeEl, when } from "./dom.js";
+import { CHANNELS, channelName, h, icon, reasonName, timeEl, when } from "./dom.js";
 import { wrote } from "./profile.js";
 
 const STATUS = { subscribed: "Subscribed", unsubscribed: "Unsubscribed", none: "Never subscribed" };
@@ -35,7 +35,8 @@ function channelTile(ctx, channel) {
   const block = subscribeBlock(ctx, channel);
   const selectId = `status-${channel}`;
   const hintId = `status-hint-${channel}`;
-  const select = h("select", { id: selectId, "aria-describedby": block ? hintId : null },
+  const showHint = Boolean(block) && sub.status !== "subscribed";
+  const select = h("select", { id: selectId, "aria-describedby": showHint ? hintId : null },
     Object.entries(STATUS).filter(([v]) => v !== "none" || sub.status === "none").map(([value, label]) =>
       h("option", { value, selected: sub.status === value,
         disabled: (value === "subscribed" && block && sub.status !== "subscribed") || value === "none" }, label)));
@@ -49,11 +50,11 @@ function channelTile(ctx, channel) {
     h("span", { class: `pill ${sub.status}` }, STATUS[sub.status] || sub.status)),
   h("p", { class: "address", title: sub.address || "" }, sub.address || h("span", { class: "muted" }, "no address")),
   sub.blacklisted ? h("p", { class: "blacklist-mark", "data-testid": "blacklist-mark" },
-    h("span", { "aria-hidden": "true" }, "⛔ "), h("strong", {}, "Blacklisted"), ` · ${reasonName(sub.blacklistReason)}`,
+    icon("ban"), h("strong", {}, "Blacklisted"), ` · ${reasonName(sub.blacklistReason)}`,
     sub.blacklistedAt ? [" · ", timeEl(sub.blacklistedAt)] : null) : null,
   h("label", { class: "field compact", for: selectId }, h("span", {}, "Subscription status")),
   select,
-  block && sub.status !== "subscribed" ? h("p", { id: hintId, class: "hint" }, block) : null,
+  showHint ? h("p", { id: hintId, class: "hint" }, block) : null,
   h("div", { class: "tile-actions" },
     h("button", { type: "button", class: "link", onclick: () => showHistory(ctx, channel) }, "Consent history"),
     sub.blacklisted

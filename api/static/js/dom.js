@@ -71,3 +71,19 @@ export function initials(c) {
   if (parts.length) return parts.map((p) => p[0]).join("").toUpperCase();
   return (c.email || c.userId || "?")[0].toUpperCase();
 }
+
+// Small inline icons (no emoji: not every system font has them).
+const ICONS = {
+  ban: "M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20zm0 2.5a7.5 7.5 0 0 1 6 12L7.5 6A7.4 7.4 0 0 1 12 4.5zM4.5 12c0-1.7.6-3.3 1.5-4.5L16.5 18A7.5 7.5 0 0 1 4.5 12z",
+  lock: "M7 10V7a5 5 0 0 1 10 0v3h1.5A1.5 1.5 0 0 1 20 11.5v9a1.5 1.5 0 0 1-1.5 1.5h-13A1.5 1.5 0 0 1 4 20.5v-9A1.5 1.5 0 0 1 5.5 10zm2.5 0h5V7a2.5 2.5 0 0 0-5 0z",
+};
+export function icon(name) {
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("class", `icon icon-${name}`);
+  const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+  path.setAttribute("d", ICONS[name]);
+  svg.append(path);
+  return svg;
+}

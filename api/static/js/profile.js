@@ -3,7 +3,7 @@
 import { api, inDomain, items } from "./api.js";
 import { channelsCard, sendCard } from "./channels.js";
 import { openDialog } from "./dialog.js";
-import { CHANNELS, clear, fullName, h, initials, methodName, timeEl } from "./dom.js";
+import { CHANNELS, clear, fullName, h, icon, initials, methodName, timeEl } from "./dom.js";
 import { feedCard } from "./feed.js";
 import { notesCard } from "./notes.js";
 import { say } from "./ui.js";
@@ -112,7 +112,7 @@ function identityCard(ctx) {
       row("User ID", c.userId || "—", { "data-field": "userId" }),
       row("Email", c.email || "—", { "data-field": "email" }),
       row("Phone number", c.phoneNumber || "—", { "data-field": "phoneNumber" })),
-    h("h2", { class: "sub" }, h("span", { class: "lock", "aria-hidden": "true" }, "🔒"), " System fields ",
+    h("h2", { class: "sub" }, icon("lock"), "System fields",
       h("span", { class: "badge muted" }, "read-only")),
     h("dl", { class: "facts readonly", "aria-label": "Read-only system fields" },
       row("Created", timeEl(c.createdAt)), row("Created via", methodName(c.createdMethod)),
