@@ -55,6 +55,7 @@ def _run_until_signal(make: Callable[[Any], Callable[[threading.Event], None]]) 
     if not settings.kafka_bootstrap_servers:
         log.error("KAFKA_BOOTSTRAP_SERVERS is not set")
         return 2
+    logging.getLogger("kafka").setLevel(logging.WARNING)  # its INFO is per-connection chatter
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
