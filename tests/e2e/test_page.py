@@ -235,3 +235,17 @@ def test_profile_screenshot(page):
     page.screenshot(path=str(ARTIFACTS / "profile.png"), full_page=True)
     (ROOT / "docs").mkdir(exist_ok=True)
     shutil.copyfile(ARTIFACTS / "profile.png", ROOT / "docs" / "screenshot.png")
+
+
+def test_api_errors_are_shown_in_words_and_avatar_link_changes(page):
+    open_profile(page, "chloe.martin@example.com")
+    page.click("#edit-avatar")
+    page.fill("#avatar-url", "ftp://files.example.com/me.png")  # a URL, but not http(s)
+    page.click("#dialog-ok")
+    expect(page.locator("#dialog-error")).to_contain_text("Some values are not valid")
+    expect(page.locator("#dialog")).to_be_visible()
+    page.fill("#avatar-url", "https://cdn.example.com/chloe.png")
+    confirm(page)
+    expect(page.locator("#status")).to_have_text("Avatar link saved.")
+    found = page.request.get("/v1/domains/demo/contacts", params={"email": "chloe.martin@example.com"}).json()
+    assert found["items"][0]["avatarLink"] == "https://cdn.example.com/chloe.png"

@@ -24,6 +24,9 @@ const WORDS = {
   invalid_domain: "That domain name is not valid.",
   invalid_template: "The template could not be rendered.",
   projection_lagging: "The change is saved, but the page is still catching up. Refresh in a moment.",
+  activity_not_found: "That feed entry could not be found.",
+  read_model_unavailable: "Profiles cannot be read right now. Please try again in a moment.",
+  payload_too_large: "That is too much text to save at once.",
   network: "The server cannot be reached. Check your connection and try again.",
 };
 
