@@ -2,8 +2,8 @@
 
     python -m bench.b4_read --contacts 1000000 --concurrency 32 --seconds 20
 
-Contacts are created through the write path (a seed), replicated as more domains (see
-``bench.corpus``) and projected; then the service runs in its own process
+Contacts of one domain are created through the write path (a seed), replicated within
+that domain under new identifiers (see ``bench.corpus``) and projected; then the service runs in its own process
 (``bench.server``: the product's app, server-side time of every request kept) and a
 closed-loop keep-alive load generator (``bench.load``) reads random profiles, then
 searches random emails, from loopback. Figures: requests per second and the p99 of the
@@ -16,28 +16,11 @@ import random
 import sys
 from typing import Any
 
-from bench import common, corpus, load, workload
+from bench import common, corpus, load
 from bench.b3_projections import catch_up
 
 TARGET_P99_MS = 5.0
 TARGET_RPS = 3000.0
-
-
-def build_contacts(url: str, schema: str, contacts: int, seed_contacts: int, seed: int, quiet: bool) -> int:
-    """A store whose every seed envelope creates a contact, replicated to ``contacts``."""
-    import psycopg
-
-    container = common.build_container(url, schema)
-    try:
-        raws = list(workload.envelopes(seed_contacts, seed_contacts, seed, prefix="c"))
-        from bench.b1_write import ingest_batched
-
-        ingest_batched(container.app, raws, 1000, quiet)
-    finally:
-        container.close()
-    with psycopg.connect(url) as conn:
-        rows = conn.execute(f'SELECT count(*) FROM "{schema}".profiles_events').fetchone()[0]
-    return corpus.replicate(url, schema, rows * contacts // seed_contacts, quiet)
 
 
 def targets(url: str, schema: str, n: int, seed: int) -> tuple[list[str], list[str]]:
@@ -79,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         args.contacts, args.seed_contacts, args.seconds, args.concurrency = 1000, 250, 1.0, 8
     url = common.database_url()
     with common.scratch_schema(url, "b4") as schema:
-        rows = build_contacts(url, schema, args.contacts, args.seed_contacts, args.seed, args.quiet)
+        rows = corpus.build_contacts(url, schema, args.contacts, args.seed_contacts, args.seed, args.quiet)
         catch_up(url, schema, schema, 1000, args.quiet, total=rows, desc="projecting")
         by_id, by_email = targets(url, schema, 20_000, args.seed)
         env = {"DATABASE_URL": url, "PROFILES_DB_SCHEMA": schema, "PROFILES_API_KEYS": ""}

@@ -21,6 +21,10 @@ from bench import common, workload
 
 _UUID_HEX = re.compile(rb'"_data_":"([0-9a-f]{32})"')
 _DOMAIN = re.compile(rb'"domain":"([a-z0-9-]+)"')
+# Identifier values as the workload writes them, for copies within the same domain.
+_EMAIL = re.compile(rb'@mail\.example\.com"')
+_USER = re.compile(rb'"u-(\d+)"')
+_PHONE = re.compile(rb'"\+3725(\d{7})"')
 
 
 def seed_store(app: Any, envelopes: int, contacts: int, seed: int, quiet: bool) -> None:
@@ -30,9 +34,12 @@ def seed_store(app: Any, envelopes: int, contacts: int, seed: int, quiet: bool) 
     ingest_batched(app, raws, 1000, quiet)
 
 
-def replicate(url: str, schema: str, target_rows: int, quiet: bool, seed: int = 7) -> int:
+def replicate(url: str, schema: str, target_rows: int, quiet: bool, seed: int = 7, *,
+              same_domain: bool = False) -> int:
     """Copy the stored rows as new domains until the store holds ``target_rows``; returns
-    the row count."""
+    the row count. ``same_domain`` keeps each copy in its domain and gives its contacts
+    new identifiers instead (``….k3@mail.example.com``, ``u3-…``, ``+4915003…``), to grow
+    one domain to a million contacts."""
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
@@ -62,13 +69,26 @@ def replicate(url: str, schema: str, target_rows: int, quiet: bool, seed: int = 
                 copy.set_types(["uuid", "int8", "text", "bytea"])
                 for originator_id, version, topic, state in take:
                     state = _UUID_HEX.sub(map_hex, bytes(state))
-                    state = _DOMAIN.sub(lambda m: b'"domain":"%s%s"' % (m.group(1), suffix), state)
+                    if same_domain:
+                        state = _rewrite_identifiers(state, copy_no)
+                    else:
+                        state = _DOMAIN.sub(lambda m: b'"domain":"%s%s"' % (m.group(1), suffix), state)
                     copy.write_row((new_id(originator_id), version, topic, state))
             have += len(take)
             bar.update(len(take))
         bar.close()
         conn.execute(f'ANALYZE "{schema}".profiles_events')
     return have
+
+
+def _rewrite_identifiers(state: bytes, copy_no: int) -> bytes:
+    if b"@mail" in state:
+        state = _EMAIL.sub(b'.k%d@mail.example.com"' % copy_no, state)
+    if b'"u-' in state:
+        state = _USER.sub(lambda m: b'"u%d-%s"' % (copy_no, m.group(1)), state)
+    if b'"+3725' in state:
+        state = _PHONE.sub(lambda m: b'"+4915%03d%s"' % (copy_no, m.group(1)), state)
+    return state
 
 
 def build(url: str, schema: str, rows: int, *, seed_envelopes: int, seed_contacts: int, seed: int,
@@ -82,3 +102,22 @@ def build(url: str, schema: str, rows: int, *, seed_envelopes: int, seed_contact
     finally:
         container.close()
     return replicate(url, schema, rows, quiet)
+
+
+def build_contacts(url: str, schema: str, contacts: int, seed_contacts: int, seed: int, quiet: bool,
+                   domain: str = "shop") -> int:
+    """About ``contacts`` contacts, all in ``domain``: every seed envelope creates one, the
+    seed is then replicated within the domain. Returns the stored row count."""
+    import psycopg
+
+    from bench.b1_write import ingest_batched
+
+    container = common.build_container(url, schema)
+    try:
+        raws = list(workload.envelopes(seed_contacts, seed_contacts, seed, prefix="c", domain=domain))
+        ingest_batched(container.app, raws, 1000, quiet)
+    finally:
+        container.close()
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(f'SELECT count(*) FROM "{schema}".profiles_events').fetchone()[0]
+    return replicate(url, schema, rows * contacts // seed_contacts, quiet, same_domain=True)

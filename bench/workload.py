@@ -46,8 +46,8 @@ class Person:
     channels: dict[str, str] = field(default_factory=dict)  # opt-in channel → address
 
 
-def person(index: int, rng: random.Random) -> Person:
-    domain = rng.choices([d for d, _ in DOMAINS], weights=[w for _, w in DOMAINS])[0]
+def person(index: int, rng: random.Random, domain: str | None = None) -> Person:
+    domain = domain or rng.choices([d for d, _ in DOMAINS], weights=[w for _, w in DOMAINS])[0]
     first, last = rng.choice(FIRST), rng.choice(LAST)
     identifiers = {"userId": f"u-{index}"}
     if rng.random() < 0.9:
@@ -75,8 +75,10 @@ def profile_data(p: Person, rng: random.Random) -> dict[str, Any]:
     }
 
 
-def envelopes(n_events: int, n_contacts: int, seed: int = 42, *, prefix: str = "b") -> Iterator[dict[str, Any]]:
-    """``n_events`` envelopes in time order, creating ``n_contacts`` contacts along the way."""
+def envelopes(n_events: int, n_contacts: int, seed: int = 42, *, prefix: str = "b",
+              domain: str | None = None) -> Iterator[dict[str, Any]]:
+    """``n_events`` envelopes in time order, creating ``n_contacts`` contacts along the way
+    (all in ``domain`` when given, else spread over ``DOMAINS``)."""
     rng = random.Random(seed)
     people: list[Person] = []
     kinds = [k for k, _ in MIX]
@@ -87,7 +89,7 @@ def envelopes(n_events: int, n_contacts: int, seed: int = 42, *, prefix: str = "
         event_id = f"{prefix}{seed}-{k}"
         remaining = n_events - k
         if not people or rng.random() < (n_contacts - len(people)) / remaining:
-            p = person(len(people), rng)
+            p = person(len(people), rng, domain)
             people.append(p)
             yield _env(event_id, p.domain, "contact.upserted", at, dict(p.identifiers), profile_data(p, rng))
             continue
