@@ -37,7 +37,7 @@ def events(database_url: str, schema: str, *, domain: str | None = None, since: 
         "AND (%(until)s::timestamptz IS NULL OR occurred < %(until)s) "
         "ORDER BY notification_id").format(s=s)
     with connect(database_url) as conn, conn.transaction(), conn.cursor(name="export_events") as cur:
-        cur.itersize = 5000
+        cur.itersize = 1000
         cur.execute(query, {"domain": domain, "since": since, "until": until})
         for position, originator_id, version, topic, state, event_domain, _ in cur:
             fact = decode(position, originator_id, version, topic, bytes(state))
