@@ -66,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         catch_up(url, schema, schema, 1000, args.quiet, total=rows, desc="projecting")
         by_id, by_email = targets(url, schema, 20_000, args.seed)
         env = {"DATABASE_URL": url, "PROFILES_DB_SCHEMA": schema, "PROFILES_API_KEYS": ""}
-        with load.server(env) as port:
+        with load.server(env) as served:
+            port = served.port
             results = [measure(port, "GET /contacts/{id}", by_id, args.concurrency, args.seconds),
                        measure(port, "GET /contacts?email=", by_email, args.concurrency, args.seconds)]
         import psycopg

@@ -135,9 +135,9 @@ def machine_info(url: str | None = None) -> dict[str, Any]:
 class Figure:
     """One measured number, its baseline and its target.
 
-    ``higher_is_better`` decides how the ratio and the target read: for a rate the ratio
-    is figure / baseline, for a latency it is baseline / figure... except where the target
-    itself is a ratio (``ratio_target``), which is checked on ``ratio``.
+    ``ratio`` is value / baseline (or baseline / value, a speed-up, when
+    ``ratio_is_value_over_baseline`` is False). ``higher_is_better`` says how ``target``
+    reads, and for a value/baseline ratio also how ``ratio_target`` reads.
     """
 
     name: str
@@ -161,16 +161,20 @@ class Figure:
         if self.target is not None:
             checks.append(self.value >= self.target if self.higher_is_better else self.value <= self.target)
         if self.ratio_target is not None and self.ratio is not None:
-            checks.append(self.ratio >= self.ratio_target if self.ratio_is_value_over_baseline
-                          else self.ratio <= self.ratio_target)
+            checks.append(self.ratio <= self.ratio_target if self._ratio_at_most() else self.ratio >= self.ratio_target)
         self.met = all(checks) if checks else None
+
+    def _ratio_at_most(self) -> bool:
+        """value/baseline of a latency must stay under the target (``≤ 2×`` the new
+        contact); a rate's ratio, or a speed-up, must reach it."""
+        return self.ratio_is_value_over_baseline and not self.higher_is_better
 
     def target_text(self) -> str:
         parts = []
         if self.target is not None:
             parts.append(f"{'≥' if self.higher_is_better else '≤'} {_num(self.target)} {self.unit}")
         if self.ratio_target is not None:
-            sym = "≥" if self.ratio_is_value_over_baseline else "≤"
+            sym = "≤" if self._ratio_at_most() else "≥"
             parts.append(f"ratio {sym} {_num(self.ratio_target)}×")
         return "; ".join(parts) or "—"
 

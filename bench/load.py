@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -28,9 +29,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@dataclass
+class Server:
+    port: int
+    pid: int
+
+
 @contextmanager
-def server(env: dict[str, str], *, workers: bool = False, timeout: float = 60.0) -> Iterator[int]:
-    """``bench.server`` in a subprocess; yields its port once it answers."""
+def server(env: dict[str, str], *, workers: bool = False, timeout: float = 60.0) -> Iterator[Server]:
+    """``bench.server`` in a subprocess; yields its port and pid once it answers."""
     port = free_port()
     cmd = [sys.executable, "-m", "bench.server", "--port", str(port), *(["--workers"] if workers else [])]
     process = subprocess.Popen(cmd, env={**os.environ, **env})
@@ -48,7 +55,7 @@ def server(env: dict[str, str], *, workers: bool = False, timeout: float = 60.0)
             if time.monotonic() > deadline:
                 raise TimeoutError("bench.server did not answer /healthz")
             time.sleep(0.1)
-        yield port
+        yield Server(port, process.pid)
     finally:
         process.terminate()
         try:
