@@ -65,12 +65,19 @@ class PageServer:
                 with urllib.request.urlopen(f"{self.url}/readyz", timeout=2) as response:
                     head = json.load(response)["position"]
                 # Ready means "within 10 000 events"; the tests want the demo fully projected.
-                with urllib.request.urlopen(f"{self.url}/v1/domains?minPosition={head}", timeout=10) as response:
+                probe = urllib.request.Request(f"{self.url}/v1/domains?minPosition={head}", headers=self._auth())
+                with urllib.request.urlopen(probe, timeout=10):
                     return
             except (urllib.error.URLError, ConnectionError, TimeoutError, OSError, ValueError, KeyError):
                 pass
             time.sleep(0.2)
         raise TimeoutError(f"profiles serve not ready after {self.ready_timeout}s:\n{self.logs()}")
+
+    def _auth(self) -> dict[str, str]:
+        if not self.api_keys:
+            return {}
+        key = self.api_keys.split(",")[0].partition(":")[2]
+        return {"Authorization": f"Bearer {key}"}
 
     def logs(self) -> str:
         try:

@@ -157,6 +157,10 @@ def test_send_message_then_resend_from_feed(page):
     expect(page.locator('#feed li[data-type="message.resent"]')).to_have_count(1)
     expect(page.locator("#feed li").first).to_have_attribute("data-type", "message.resent")  # newest first
 
+    page.select_option("#feed-type", "message.sent")
+    expect(page.locator("#feed li")).to_have_count(1)
+    expect(page.locator("#feed li").first).to_have_attribute("data-type", "message.sent")
+
 
 def test_notes_up_to_the_limit_and_permanent_delete(page):
     open_profile(page, "liis.saar@example.com")
