@@ -30,6 +30,12 @@ def _blank_subscription() -> dict[str, Any]:
     }
 
 
+def _same(old: Any, new: Any) -> bool:
+    """Equal and of one type: ``True == 1 == 1.0`` in Python, but a variable changing
+    from the number 1 to the boolean true is a change."""
+    return type(old) is type(new) and old == new
+
+
 class Contact(Aggregate):
     class Created(RecordedCreation):
         domain: str
@@ -204,7 +210,7 @@ class Contact(Aggregate):
         changes = {
             k: v
             for k, v in changes.items()
-            if (v is None and k in self.variables) or (v is not None and self.variables.get(k, ...) != v)
+            if (v is None and k in self.variables) or (v is not None and not _same(self.variables.get(k, ...), v))
         }
         if changes:
             self.trigger_event(self.VariablesChanged, variables=changes, **meta.fields())

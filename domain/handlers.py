@@ -185,14 +185,22 @@ def create_template(uow: UnitOfWork, domain: str, channel: str, name: str, subje
     values.channel(channel)
     if channel not in values.SENDABLE_CHANNELS:
         raise errors.ChannelNotSendable(f"no templates for {channel}: web push is not sent from a profile")
-    bodies = {values.language(k): v for k, v in bodies.items()}
+    name = values.short_text("name", name, 200)
+    subject, body = values.template_text("subject", subject), values.template_text("body", body)
+    if not isinstance(bodies, dict):
+        raise errors.InvalidInput("bodies must map a language to a body")
+    bodies = {values.language(k): values.template_text(f"bodies.{k}", v) for k, v in bodies.items()}
     return uow.add(Template.create(domain, channel, name, subject, body, bodies, meta))
 
 
 def revise_template(uow: UnitOfWork, domain: str, template_id: UUID, subject: str, body: str,
                     bodies: dict[str, str], meta: Meta) -> Template:
     found = template(uow, domain, template_id)
-    found.revise(subject, body, {values.language(k): v for k, v in bodies.items()}, meta)
+    subject, body = values.template_text("subject", subject), values.template_text("body", body)
+    if not isinstance(bodies, dict):
+        raise errors.InvalidInput("bodies must map a language to a body")
+    found.revise(subject, body, {values.language(k): values.template_text(f"bodies.{k}", v) for k, v in bodies.items()},
+                 meta)
     return found
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -125,11 +125,19 @@ def timezone(value: str) -> str:
     return value
 
 
+EARLIEST_BIRTHDAY = date(1900, 1, 1)
+
+
 def birthday(value: str | date) -> str:
     try:
+        if isinstance(value, datetime):
+            raise ValueError  # a moment is not a birthday; a time zone would shift the day
         parsed = value if isinstance(value, date) else date.fromisoformat(str(value))
     except ValueError:
         raise InvalidInput(f"birthday must be a date YYYY-MM-DD, got {value!r}") from None
+    # One day of slack: "today" differs between time zones.
+    if not EARLIEST_BIRTHDAY <= parsed <= date.today() + timedelta(days=1):
+        raise InvalidInput(f"birthday must lie between {EARLIEST_BIRTHDAY} and today")
     return parsed.isoformat()
 
 
@@ -146,6 +154,16 @@ def short_text(name: str, value: Any, limit: int = 256) -> str:
     if not isinstance(value, str) or len(value) > limit:
         raise InvalidInput(f"{name} must be a string of at most {limit} chars")
     return value.strip()
+
+
+MAX_TEMPLATE = 100_000
+
+
+def template_text(name: str, value: Any) -> str:
+    """A template's subject or body: kept verbatim (whitespace may matter), bounded."""
+    if not isinstance(value, str) or len(value) > MAX_TEMPLATE:
+        raise InvalidInput(f"{name} must be a string of at most {MAX_TEMPLATE} chars")
+    return value
 
 
 INFO_NORMALISERS = {

@@ -136,3 +136,25 @@ def test_meta_refuses_unknown_method_and_naive_time():
         Meta(method="carrier-pigeon")
     with pytest.raises(errors.InvalidInput):
         Meta(occurred_at=datetime(2026, 1, 1))
+
+
+@pytest.mark.parametrize(("old", "new"), [(1, True), (0, False), (True, 1), (1, 1.0), ("1", 1)])
+def test_a_variable_changing_type_is_a_change(memory_app, ann, old, new):
+    memory_app.set_variables("shop", ann, {"v": old}, AT)
+    before = head(memory_app)
+    contact, _ = memory_app.set_variables("shop", ann, {"v": new}, AT)
+    (event,) = new_events(memory_app, before)
+    assert type(event.variables["v"]) is type(new)
+    assert type(contact.variables["v"]) is type(new)
+
+
+@pytest.mark.parametrize("value", [
+    "1899-12-31", (date.today() + timedelta(days=30)).isoformat(), datetime(1990, 5, 1, tzinfo=UTC)])
+def test_implausible_birthdays_are_refused(memory_app, ann, value):
+    with pytest.raises(errors.InvalidInput):
+        memory_app.update_contact("shop", ann, {"birthday": value}, None, AT)
+
+
+def test_a_date_object_is_a_birthday(memory_app, ann):
+    contact, _ = memory_app.update_contact("shop", ann, {"birthday": date(1990, 5, 1)}, None, AT)
+    assert contact.info["birthday"] == "1990-05-01"

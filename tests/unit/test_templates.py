@@ -139,3 +139,13 @@ def test_the_sandbox_never_reaches_python_internals(memory_app, attack):
             assert leak not in message.body
         assert len(message.body) < 1000
     assert memory_app.contact("shop", ann).variables == {"city": "Tallinn"}
+
+
+@pytest.mark.parametrize(("name", "subject", "body", "bodies"), [
+    (None, "s", "b", {}), ("t", None, "b", {}), ("t", "s", 42, {}), ("t", "s", "b", {"et": None}),
+    ("t", "s", "b", ["et"]), ("x" * 201, "s", "b", {}), ("t", "s", "b" * 100_001, {}),
+])
+def test_template_fields_are_typed_and_bounded(memory_app, name, subject, body, bodies):
+    with pytest.raises(errors.InvalidInput):
+        memory_app.create_template("shop", "email", name, subject, body, bodies, AT)
+    assert head(memory_app) == 0
