@@ -149,7 +149,7 @@ def test_send_message_then_resend_from_feed(page):
     expect(sent).to_have_count(1)
 
     sent.locator("button", has_text="Info").click()
-    expect(page.locator("#dialog")).to_contain_text("messageId")
+    expect(page.locator("#dialog dl")).to_contain_text("Message ID")
     page.click("#dialog-ok")
 
     sent.locator("button", has_text="Resend").click()

@@ -78,10 +78,14 @@ function entryEl(ctx, entry) {
         onclick: () => resend(ctx, entry) }, "Resend") : null));
 }
 
-function detailRows(value, prefix = "") {
-  if (value === null || typeof value !== "object") return [[prefix, value === null ? "—" : String(value)]];
-  return Object.entries(value).flatMap(([k, v]) => detailRows(v, prefix ? `${prefix}.${k}` : k));
+function detailRows(value, path = []) {
+  if (value === null || typeof value !== "object") return [[path, value === null ? "—" : String(value)]];
+  return Object.entries(value).flatMap(([k, v]) => detailRows(v, [...path, k]));
 }
+
+// "segmentName" → "Segment name"; nested keys read "Properties › value".
+const words = (key) => String(key).replace(/([a-z0-9])([A-Z])/g, "$1 $2").replace(/_/g, " ").toLowerCase()
+  .replace(/^./, (c) => c.toUpperCase()).replace(/\bid\b/gi, "ID");
 
 async function info(ctx, entry) {
   let full = entry;
@@ -92,12 +96,17 @@ async function info(ctx, entry) {
     fail(e);
     return;
   }
-  const { data, ...top } = full || {};
-  const rows = [...detailRows(top), ...detailRows(data || {}, "data")];
+  const { id, type, occurredAt, summary, data, ...rest } = full || {};
+  const rows = [
+    ["What", typeName(type)], ["When", `${when(occurredAt)} (${occurredAt})`], ["Summary", summary || "—"],
+    ...detailRows(data || {}).map(([path, v]) => [path.map(words).join(" › "), v]),
+    ...detailRows(rest).map(([path, v]) => [path.map(words).join(" › "), v]),
+    ["Entry ID", id],
+  ];
   return openDialog({
-    title: `${typeName(full.type)} · ${when(full.occurredAt)}`,
+    title: `${typeName(type)} · ${when(occurredAt)}`,
     body: [h("dl", { class: "facts info" }, rows.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
-      h("details", {}, h("summary", {}, "Raw event data"), h("pre", {}, JSON.stringify(full, null, 2)))],
+      h("details", {}, h("summary", {}, "Raw event data (JSON)"), h("pre", {}, JSON.stringify(full, null, 2)))],
     okLabel: "Close", cancelLabel: null, wide: true,
   });
 }
