@@ -7,11 +7,13 @@ import base64
 
 import orjson
 import pytest
+from prometheus_client import REGISTRY
 from psycopg.sql import SQL, Identifier
 
 from domain import handlers
 from domain.meta import Meta
 from domain.unit_of_work import UnitOfWork
+from projections.runner import ProjectionRunner
 from tests.integration.conftest import envelope, publish, read_topic, wait_applied, wait_for
 
 pytestmark = pytest.mark.kafka
@@ -83,6 +85,24 @@ def test_every_envelope_type_is_stored_with_kafka_provenance(kafka_container, ka
     wait_applied(app, topic, last)
     assert find(app, d, userId="u-1").subscriptions["email"]["blacklistReason"] == "complaint"
 
+    # And the read side shows it: profile document and activity feed.
+    runner = ProjectionRunner(kafka_container.database_url, kafka_container.settings.db_schema)
+    runner.ensure_tables()
+    runner.catch_up()
+    reads = kafka_container.read_model
+    profile = reads.contact(d, contact.id)
+    assert profile["email"] == "ann@example.com" and profile["firstName"] == "Ann"
+    assert profile["variables"] == {"city": "Tallinn", "score": 42}
+    assert profile["createdMethod"] == "kafka" and profile["updatedMethod"] == "kafka"
+    assert profile["subscriptions"]["email"]["blacklisted"] is True
+    assert profile["subscriptions"]["email"]["blacklistReason"] == "complaint"
+    assert reads.contact(d, phone.id)["subscriptions"]["sms"]["blacklistReason"] == "listUnsubscribe"
+    assert reads.find_contacts(d, user_id="u-2")[0] == []
+    feed = list(reads.export_activity(d, contact.id))
+    types = [entry["type"] for entry in feed]
+    assert types.count("message.status") == 4 and "activity" in types and "message.sent" in types
+    assert "subscription.changed" in types and "blacklist.added" in types
+
 
 def test_poison_messages_go_to_the_dead_letter_topic_and_the_partition_moves_on(
         kafka_container, kafka_producer, run_consumer):
@@ -129,6 +149,15 @@ def test_poison_messages_go_to_the_dead_letter_topic_and_the_partition_moves_on(
         assert letter["offset"] == last[partition] - len(messages) + 1 + messages.index(original)
         assert letter["message"] and letter["receivedAt"].endswith("Z")
         assert "ann@example.com" not in letter["message"] and "bob@example.com" not in letter["message"]
+
+    # /metrics: dead letters by code, ingested count, and the partition's lag back to 0.
+    for code in poison:
+        assert REGISTRY.get_sample_value("profiles_consumer_dead_letters_total",
+                                         {"topic": settings.events_topic, "code": code}) == 1
+    assert REGISTRY.get_sample_value("profiles_consumer_ingested_total", {"topic": settings.events_topic}) == 5
+    wait_for(lambda: REGISTRY.get_sample_value("profiles_consumer_lag", {"topic": settings.events_topic,
+                                                                         "partition": str(partition)}) == 0,
+             message="lag 0")
 
     contact = find(app, d, userId="u-1")
     assert contact.variables == {"after": True}

@@ -7,6 +7,7 @@ import threading
 
 import orjson
 import pytest
+from prometheus_client import REGISTRY
 
 from consumers.relay import OutboundRelay
 from consumers.worker import ThreadWorker
@@ -86,6 +87,7 @@ def test_each_send_is_published_once_across_restarts_and_a_crash(kafka_container
     records = read_topic(settings.kafka_bootstrap_servers, settings.outbound_topic, expected=10)
     ids = [orjson.loads(r.value)["messageId"] for r in records]
     assert sorted(ids) == sorted(str(m.id) for m in [*sent, resent, *more, *later])
+    assert REGISTRY.get_sample_value("profiles_relay_position") == relay.load().position
 
 
 def test_only_one_relay_publishes_at_a_time(kafka_container):
