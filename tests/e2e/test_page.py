@@ -253,3 +253,25 @@ def test_api_errors_are_shown_in_words_and_avatar_link_changes(page):
     expect(page.locator("#status")).to_have_text("Avatar link saved.")
     found = page.request.get("/v1/domains/demo/contacts", params={"email": "chloe.martin@example.com"}).json()
     assert found["items"][0]["avatarLink"] == "https://cdn.example.com/chloe.png"
+
+
+def test_dialogs_work_from_the_keyboard(page):
+    open_profile(page, "maria.garcia@example.com")
+    page.locator("#edit-avatar").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#dialog")).to_be_visible()
+    expect(page.locator("#avatar-url")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(page.locator("#dialog")).to_be_hidden()
+    expect(page.locator("#edit-avatar")).to_be_focused()
+
+    page.locator("#note-author").fill("Keyboard user")
+    page.locator("#note-text").fill("Typed and sent without a mouse")
+    page.locator("#note-add").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#notes-count")).to_have_text("1/5")
+    page.locator("li.note button", has_text="Delete").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#dialog-cancel")).to_be_focused()  # a destructive dialog starts on the safe choice
+    page.keyboard.press("Escape")
+    expect(page.locator("#notes-count")).to_have_text("1/5")

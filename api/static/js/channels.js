@@ -155,7 +155,12 @@ export function sendCard(ctx) {
     button.disabled = Boolean(block);
     templateSelect.disabled = !list.length;
     const t = list.find((x) => x.id === templateSelect.value);
-    preview.replaceChildren(...(t ? [t.subject ? h("p", { class: "subject" }, t.subject) : null, h("p", {}, t.body)].filter(Boolean) : []));
+    // The send uses the body in the contact's language when the template has one.
+    const lang = ctx.contact.language;
+    const localized = t && lang && t.bodies && t.bodies[lang];
+    preview.replaceChildren(...(t ? [t.subject ? h("p", { class: "subject" }, t.subject) : null,
+      h("p", {}, localized || t.body),
+      localized ? h("p", { class: "hint" }, `Version for the contact's language (${lang}).`) : null].filter(Boolean) : []));
   };
   channelSelect.addEventListener("change", refresh);
   templateSelect.addEventListener("change", refresh);
