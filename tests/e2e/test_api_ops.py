@@ -87,3 +87,20 @@ def test_a_position_the_projections_never_reach_is_503(container):
     client = TestClient(create_app(container))
     response = client.get("/v1/domains/shop/contacts", params={"minPosition": 5})
     assert response.status_code == 503 and problem_code(response) == "projection_lagging"
+
+
+def test_readiness_fails_when_a_projection_lags_more_than_10000_events(container):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    class FarBehind:
+        def positions(self) -> dict[str, int]:
+            return {"profile": 0, "activity": -10_001, "segments": 0}  # head 0: activity 10 001 behind
+
+    container.read_model = FarBehind()
+    response = TestClient(create_app(container)).get("/readyz")
+    assert response.status_code == 503
+    assert response.json() == {"position": 0, "projections": {"profile": 0, "activity": -10_001, "segments": 0}}
+    container.read_model = None
+    assert TestClient(create_app(container)).get("/readyz").status_code == 503
