@@ -81,7 +81,7 @@ def get_principal(request: Request) -> Principal:
 
 def get_domain(
     principal: Annotated[Principal, Depends(get_principal)],
-    domain: Annotated[str, Path(description="Workspace slug", examples=["shop"], max_length=200)],
+    domain: Annotated[str, Path(description="Workspace slug [a-z0-9][a-z0-9-]{0,62}", examples=["shop"])],
 ) -> str:
     values.domain_slug(domain)
     if not principal.may_see(domain):

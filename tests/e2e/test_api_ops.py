@@ -104,3 +104,19 @@ def test_readiness_fails_when_a_projection_lags_more_than_10000_events(container
     assert response.json() == {"position": 0, "projections": {"profile": 0, "activity": -10_001, "segments": 0}}
     container.read_model = None
     assert TestClient(create_app(container)).get("/readyz").status_code == 503
+
+
+def test_a_write_whose_projection_lags_still_tells_its_position(container):
+    """The write is stored; only the fresh document is missing: 503 with Profiles-Position."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    class Stalled:
+        def wait_for(self, position, projections=(), timeout=5.0) -> bool:
+            return False
+
+    container.read_model = Stalled()
+    response = TestClient(create_app(container)).post("/v1/domains/shop/contacts", json={"userId": "u-1"})
+    assert response.status_code == 503 and problem_code(response) == "projection_lagging"
+    assert int(response.headers["Profiles-Position"]) == container.app.recorder.max_notification_id() > 0
