@@ -1,4 +1,4 @@
-"""One router per resource; ``ROUTERS`` is the order they are mounted in."""
+"""One router per resource (mounted by ``api.app.ROUTERS``) and what they share."""
 
 from __future__ import annotations
 

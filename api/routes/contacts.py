@@ -78,8 +78,7 @@ def update_contact(contact_id: deps.ContactId, body: ContactUpdate, domain: deps
 
 @router.delete("/contacts/{contactId}", status_code=status.HTTP_204_NO_CONTENT,
                summary="Remove from the Default Contact List")
-def remove_contact(contact_id: deps.ContactId, domain: deps.Domain, app: deps.App, meta: deps.Provenance,
-                   response: Response) -> Response:
+def remove_contact(contact_id: deps.ContactId, domain: deps.Domain, app: deps.App, meta: deps.Provenance) -> Response:
     position = app.remove_contact(domain, contact_id, meta)
     return Response(status_code=204, headers={"Profiles-Position": str(position)})
 
