@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 log = logging.getLogger(__name__)
+access = logging.getLogger("api.access")
 _lock = threading.Lock()
 _state: dict[str, Any] = {}
 
@@ -82,6 +83,10 @@ def middleware(latency: Histogram) -> Callable[[Request, Callable[[Request], Awa
         finally:
             route = request.scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            latency.labels(request.method, template, str(status)).observe(time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            latency.labels(request.method, template, str(status)).observe(elapsed)
+            # The route template, never the raw URL: a search URL carries an email or phone.
+            access.info("request method=%s route=%s status=%d ms=%.1f", request.method, template, status,
+                        elapsed * 1000)
 
     return observe
