@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sample", type=int, default=5000, help="envelopes for the per-event baseline")
     args = p.parse_args(argv)
     if args.smoke:
-        args.events, args.contacts, args.sample, args.batch = 3000, 300, 300, 500
+        args.events, args.contacts, args.sample, args.batch = 1000, 100, 100, 250
     url = common.database_url()
     print(f"generating {args.events} envelopes over {args.contacts} contacts …", file=sys.stderr)
     raws = list(workload.envelopes(args.events, args.contacts, args.seed))

@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--partitions", type=int, default=3)
     args = p.parse_args(argv)
     if args.smoke:
-        args.events, args.contacts = 2000, 200
+        args.events, args.contacts = 600, 60
     url = common.database_url()
     topic = f"bench-contact-events-{uuid.uuid4().hex[:6]}"
     with broker.broker() as bootstrap:

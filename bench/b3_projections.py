@@ -52,12 +52,12 @@ def main(argv: list[str] | None = None) -> int:
     p = common.parser(__doc__.splitlines()[0])
     p.add_argument("--events", type=int, default=1_000_000, help="stored events to rebuild from")
     p.add_argument("--batch", type=int, default=1000, help="events per transaction")
-    p.add_argument("--sample", type=int, default=5000, help="events for the one-per-transaction baseline")
+    p.add_argument("--sample", type=int, default=2000, help="events for the one-per-transaction baseline")
     p.add_argument("--seed-envelopes", type=int, default=40_000)
     p.add_argument("--seed-contacts", type=int, default=4_000)
     args = p.parse_args(argv)
     if args.smoke:
-        args.events, args.sample, args.seed_envelopes, args.seed_contacts = 6000, 300, 2000, 200
+        args.events, args.sample, args.seed_envelopes, args.seed_contacts = 3000, 100, 800, 80
     url = common.database_url()
     with common.scratch_schema(url, "b3") as schema:
         container = common.build_container(url, schema)

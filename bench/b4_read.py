@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=20.0, help="per endpoint")
     args = p.parse_args(argv)
     if args.smoke:
-        args.contacts, args.seed_contacts, args.seconds, args.concurrency = 1000, 250, 1.0, 8
+        args.contacts, args.seed_contacts, args.seconds, args.concurrency = 500, 125, 0.5, 8
     url = common.database_url()
     with common.scratch_schema(url, "b4") as schema:
         rows = corpus.build_contacts(url, schema, args.contacts, args.seed_contacts, args.seed, args.quiet)

@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--probe-every", type=float, default=0.25)
     args = p.parse_args(argv)
     if args.smoke:
-        args.rate, args.seconds, args.contacts, args.probe_every = 200, 3.0, 200, 0.5
+        args.rate, args.seconds, args.contacts, args.probe_every = 200, 2.0, 100, 0.5
     from kafka import KafkaProducer
 
     url = common.database_url()

@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed-contacts", type=int, default=20_000)
     args = p.parse_args(argv)
     if args.smoke:
-        args.contacts, args.seed_contacts = 1000, 250
+        args.contacts, args.seed_contacts = 500, 125
     url = common.database_url()
     import psycopg
 

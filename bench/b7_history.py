@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--samples", type=int, default=50)
     args = p.parse_args(argv)
     if args.smoke:
-        args.events, args.samples = 600, 5
+        args.events, args.samples = 300, 3
     url = common.database_url()
     import psycopg
 
