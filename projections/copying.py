@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from psycopg import Cursor
+from psycopg import Connection, Cursor
 
 
 def copy_rows(cur: Cursor[Any], table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
@@ -14,7 +14,11 @@ def copy_rows(cur: Cursor[Any], table: str, columns: Sequence[str], rows: Iterab
             copy.write_row(row)
 
 
-def temp_table(cur: Cursor[Any], name: str, like: str) -> str:
-    """A per-connection staging table emptied at each commit."""
-    cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} (LIKE {like}) ON COMMIT DELETE ROWS")
-    return name
+def create_staging(conn: Connection[Any], view: str) -> None:
+    """Per-connection staging tables, emptied at each commit. Created once, outside any
+    batch transaction, so a rolled-back batch cannot take them away."""
+    conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {STAGING_CONTACTS} (LIKE {view}.profile_contacts) "
+                 "ON COMMIT DELETE ROWS")
+
+
+STAGING_CONTACTS = "staging_profile_contacts"

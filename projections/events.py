@@ -58,11 +58,15 @@ def _value(value: Any) -> Any:
     return value
 
 
+_TYPED = ("contact_id", "template_id", "resend_of")  # the only non-JSON fields besides the timestamp
+
+
 def decode(position: int, originator_id: UUID, version: int, topic: str, state: bytes) -> Fact:
     data = orjson.loads(state)
     at = data.pop("timestamp")["_data_"]
-    for key, value in data.items():
-        if type(value) is dict and "_type_" in value:
+    for key in _TYPED:
+        value = data.get(key)
+        if value is not None:
             data[key] = _value(value)
     kind = topic[topic.index(":") + 1:]
     return Fact(position, originator_id, version, kind, at, datetime.fromisoformat(at), data)

@@ -28,6 +28,7 @@ from psycopg import Connection, Cursor, sql
 from projections import schema as tables
 from projections.activity import projection as activity
 from projections.batch import Batch
+from projections.copying import create_staging
 from projections.events import Fact, decode
 from projections.profile import projection as profile
 from projections.segments import projection as segments
@@ -69,6 +70,7 @@ class Step:
         self.view = sql.Identifier(view_schema).as_string(conn)
         self.events = sql.Identifier(events_schema).as_string(conn)
         self.before_commit: Callable[[], None] | None = None  # tests: crash between write and commit
+        create_staging(conn, self.view)
 
     def position(self) -> int:
         row = self.conn.execute(f"SELECT min(position) FROM {self.view}.projection_tracking").fetchone()

@@ -1,23 +1,26 @@
 """One feed entry per event: its id, type, one-line summary and full detail.
 
-The id is derived from the event (originator id and version), never drawn at projection
-time, so a rebuild produces the same ids the live path did and links to entries survive.
+The id is derived from the event: the md5 of "originator id:version" read as a uuid (the
+segments history uses the same scheme; cheaper than uuid5 at 50 000 entries a second).
+It is never drawn at projection time, so a rebuild produces the ids the live path did
+and links to entries survive.
 Note texts never appear here: a note entry carries its id and author only.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from projections.events import Fact
 
-ENTRY_NAMESPACE = uuid5(NAMESPACE_URL, "https://contact-profiles/feed-entry")
 CHANNEL_LABELS = {"email": "Email", "sms": "SMS", "webPush": "Web push", "telegram": "Telegram", "viber": "Viber"}
 
 
-def entry_id(originator_id: UUID, version: int) -> UUID:
-    return uuid5(ENTRY_NAMESPACE, f"{originator_id}:{version}")
+def entry_id(originator_id: UUID, version: int) -> str:
+    """32 hex digits, which PostgreSQL reads as a uuid."""
+    return hashlib.md5(f"{originator_id}:{version}".encode()).hexdigest()
 
 
 def _label(channel: str) -> str:

@@ -10,7 +10,7 @@ import orjson
 from psycopg import Cursor
 
 from projections.batch import Batch, Change
-from projections.copying import copy_rows, temp_table
+from projections.copying import STAGING_CONTACTS, copy_rows
 from projections.events import Fact, topics
 from projections.profile import document
 
@@ -102,7 +102,7 @@ def _write_contacts(cur: Cursor[Any], view: str, docs: dict[UUID, dict[str, Any]
              d["position"], orjson.dumps(d).decode()) for cid in touched if (d := docs.get(cid)) is not None]
     if not rows:
         return
-    staging = temp_table(cur, "staging_profile_contacts", f"{view}.profile_contacts")
+    staging = STAGING_CONTACTS
     copy_rows(cur, staging, _CONTACT_COLUMNS, rows)
     cur.execute(
         f"INSERT INTO {view}.profile_contacts SELECT * FROM {staging} "
