@@ -30,7 +30,8 @@ def _envelopes(contacts: int, now: datetime) -> list[dict]:
         ref = {"email": f"c{n}@example.com"}
         at = now - timedelta(days=20) + timedelta(seconds=n)
 
-        def env(tag: str, kind: str, data: dict, minutes: int) -> dict:
+        def env(tag: str, kind: str, data: dict, minutes: int, n: int = n, ref: dict = ref,
+                at: datetime = at) -> dict:
             return {"eventId": f"{n}-{tag}", "domain": DOMAIN, "type": kind, "contact": ref, "data": data,
                     "occurredAt": (at + timedelta(minutes=minutes)).isoformat()}
 

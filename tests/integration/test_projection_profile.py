@@ -12,6 +12,7 @@ from domain.ingest import parse
 from domain.meta import Meta
 from projections.runner import ProjectionRunner
 
+
 def api() -> Meta:
     return Meta(method="api", actor="key-shop")
 
