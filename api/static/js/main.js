@@ -48,11 +48,17 @@ function askKey() {
     okLabel: "Save",
     action: async () => {
       apiKey.set(input.value.trim());
+      keyLabel();
       clearFailure();
       await loadDomains();
       route();
     },
   });
+}
+
+function keyLabel() {
+  $("key-button").textContent = apiKey.get() ? "API key: set" : "API key";
+  $("key-button").setAttribute("aria-label", apiKey.get() ? "API key (set)" : "API key (not set)");
 }
 
 function routeParts() {
@@ -151,6 +157,7 @@ function wire() {
 
 async function start() {
   wire();
+  keyLabel();
   await loadDomains();
   route();
 }
