@@ -125,6 +125,20 @@ def test_subscription_change_asks_for_confirmation(page):
     expect(channel(page, "telegram")).to_contain_text("never subscribed to Telegram")
 
 
+def test_resubscribe_is_offered_after_a_prior_opt_in(page):
+    open_profile(page, "john.smith@example.com")  # opted in to Telegram himself (demo data)
+    page.select_option("#status-telegram", "unsubscribed")
+    confirm(page)
+    expect(channel(page, "telegram").locator(".pill")).to_have_text("Unsubscribed")
+    expect(page.locator('#status-telegram option[value="subscribed"]')).to_be_enabled()
+    page.select_option("#status-telegram", "subscribed")
+    confirm(page)
+    expect(channel(page, "telegram").locator(".pill")).to_have_text("Subscribed")
+    page.locator('article[data-channel="telegram"] button', has_text="Consent history").click()
+    expect(page.locator("#dialog tbody tr")).to_have_count(3)
+    page.click("#dialog-ok")
+
+
 def test_blacklisted_channel_is_marked_and_cannot_be_messaged(page):
     open_profile(page, "emma.brown@example.com")
     email = channel(page, "email")

@@ -58,7 +58,6 @@ function askKey() {
 
 function keyLabel() {
   $("key-button").textContent = apiKey.get() ? "API key: set" : "API key";
-  $("key-button").setAttribute("aria-label", apiKey.get() ? "API key (set)" : "API key (not set)");
 }
 
 function routeParts() {
