@@ -49,4 +49,8 @@ def metrics() -> Response:
 @router.get("/v1/domains", response_model=Page[DomainCount], responses=problems(),
             summary="Domains this key may see, with contact counts")
 def domains(principal: deps.Auth, read_model: deps.AnyReader) -> dict[str, Any]:
-    return {"items": read_model.domains(principal.allowed()), "nextCursor": None}
+    items = read_model.domains(principal.allowed())
+    if principal.domain is not None and not any(d.get("domain") == principal.domain for d in items):
+        # A key's own domain belongs in the page's drop-down even before its first contact.
+        items = [*items, {"domain": principal.domain, "contacts": 0}]
+    return {"items": items, "nextCursor": None}

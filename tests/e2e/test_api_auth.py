@@ -73,6 +73,17 @@ def test_domains_lists_what_the_key_may_see(service):
     assert service.get("/v1/domains").status_code == 401
 
 
+def test_a_key_sees_its_domain_before_the_first_contact(service):
+    from api.deps import KeyRing
+
+    service.app.state.keys = KeyRing({**{k: d for d, k in KEYS.items()}, "k-new": "brand-new"})
+    try:
+        listed = service.get("/v1/domains", headers={"Authorization": "Bearer k-new"}).json()["items"]
+    finally:
+        service.app.state.keys = KeyRing({k: d for d, k in KEYS.items()})
+    assert listed == [{"domain": "brand-new", "contacts": 0}]
+
+
 @pytest.mark.parametrize("slug", ["Shop", "-shop", "a" * 64, "a" * 300, "sh_op", "ünicode"])
 def test_an_invalid_domain_slug_is_422(api, slug):
     response = api.get(f"/v1/domains/{slug}/contacts")
