@@ -80,3 +80,17 @@ def create_topics(bootstrap: str, names: list[str], partitions: int = 3) -> None
             time.sleep(0.05)
     finally:
         admin.close()
+
+
+if __name__ == "__main__":  # a broker in the foreground, for benchmarks and manual tries
+    import sys
+    import tempfile
+
+    broker = TansuBroker(Path(tempfile.mkdtemp()) / "broker.log").start()
+    print(broker.bootstrap, flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        broker.stop()
+        sys.exit(0)
