@@ -20,7 +20,8 @@ const typeName = (t) => TYPES[t] || t;
 const family = (t) => (t || "").split(".")[0];
 
 export function feedCard(ctx) {
-  const list = h("ol", { class: "feed", id: "feed", "aria-busy": "true" });
+  // A scrolling region must be reachable by keyboard to be scrolled without a mouse.
+  const list = h("ol", { class: "feed", id: "feed", "aria-busy": "true", tabindex: 0, "aria-labelledby": "feed-title" });
   const more = h("button", { type: "button", id: "feed-more", class: "ghost", hidden: true }, "Load older entries");
   const filter = h("select", { id: "feed-type" }, h("option", { value: "" }, "All types"),
     Object.entries(TYPES).map(([value, label]) => h("option", { value, selected: ctx.feedType === value }, label)));

@@ -79,6 +79,7 @@ function route() {
   } else {
     $("profile-view").hidden = true;
     $("search-view").hidden = false;
+    document.title = "Contact Profiles";
     loadList();
   }
 }

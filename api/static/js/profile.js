@@ -41,8 +41,12 @@ async function load(ctx, mine) {
     return;
   }
   if (mine !== generation) return;
-  Object.assign(ctx, data);
+  const first = !ctx.rendered;
+  Object.assign(ctx, data, { rendered: true });
   render(ctx);
+  document.title = `${fullName(ctx.contact)} · Contact Profiles`;
+  // Arriving at a profile: start reading at its name, as a new page would.
+  if (first) document.getElementById("profile-name").focus({ preventScroll: true });
 }
 
 function render(ctx) {
@@ -99,7 +103,7 @@ function identityCard(ctx) {
   return h("section", { class: "card identity", "aria-labelledby": "profile-name" },
     h("div", { class: "who" }, avatar(c),
       h("div", {},
-        h("h1", { id: "profile-name" }, fullName(c)),
+        h("h1", { id: "profile-name", tabindex: -1 }, fullName(c)),
         h("button", { type: "button", id: "edit-avatar", class: "link", onclick: () => editAvatar(ctx) }, "Edit avatar link"))),
     h("h2", { class: "sub" }, "General info"),
     h("dl", { class: "facts" },
