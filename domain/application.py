@@ -208,7 +208,10 @@ def _noting_refusal(refusals: dict[int, errors.DomainError], index: int, command
     return result
 
 
-def _ingest_one(uow: UnitOfWork, envelope: ingest.Envelope, meta: Meta) -> UUID:
+def _ingest_one(uow: UnitOfWork, envelope: ingest.Envelope, meta: Meta) -> UUID | ingest.Duplicate:
+    if uow.attempt and envelope.receipt in uow.app.receipts_seen([envelope.receipt]):  # type: ignore[attr-defined]
+        # Replayed after a conflict: another process stored this eventId meanwhile.
+        return ingest.Duplicate()
     contact_id = ingest.apply(uow, envelope, meta)
     uow.receipts.append(envelope.receipt)
     return contact_id

@@ -34,9 +34,16 @@ class UnitOfWork:
         self._app = app
         self.aggregates: dict[UUID, Aggregate] = {}
         self.receipts: list[str] = []
+        # 0 on the first run of a batch; more when replayed after a conflict, when a
+        # check made before the batch (e.g. "eventId seen?") may have gone stale.
+        self.attempt = 0
         # Pending-event counts of the aggregates the current command touched, taken when
         # it first touched them: checking only these keeps a batch linear in its size.
         self._touched: dict[UUID, int] = {}
+
+    @property
+    def app(self) -> Application[UUID]:
+        return self._app
 
     def get(self, aggregate_id: UUID, kind: type[A]) -> A | None:
         aggregate = self.aggregates.get(aggregate_id)
@@ -102,6 +109,7 @@ def run_batch(
     refused: dict[int, DomainError] = {}
     for attempt in range(MAX_ATTEMPTS):
         uow = UnitOfWork(app)
+        uow.attempt = attempt
         results: list[Any] = []
         dirty = False
         try:
@@ -154,8 +162,8 @@ def _save(app: Application[UUID], uow: UnitOfWork, tracking: Tracking | None, kw
     # Application.save() has no tracking argument; a ProcessingEvent carries it.
     processing = ProcessingEvent[UUID](tracking=tracking)
     processing.collect_events(*uow.aggregates.values(), **kwargs)
-    if not processing.events and tracking is None:
-        return []
+    if not processing.events and tracking is None and not kwargs.get("receipts"):
+        return []  # receipts alone are stored: an envelope that changed nothing was still applied
     recordings = app._record(processing)  # noqa: SLF001 - the documented process-application path
     app._take_snapshots(processing)  # noqa: SLF001
     app._notify(recordings)  # noqa: SLF001

@@ -169,3 +169,14 @@ def test_domain_rule_refusals_in_data_are_typed(memory_app):
                                           {"avatarLink": "javascript:alert(1)"}))
     assert isinstance(result, errors.InvalidInput)
     assert head(memory_app) == 0
+
+
+def test_an_event_that_changed_nothing_is_still_applied_once(memory_app):
+    """E1 sets city=A while it already is A; E2 sets B; E1 redelivered must not undo E2."""
+    feed(memory_app, envelope("contact.upserted", {"userId": "u-1"}, {"variables": {"city": "A"}}))
+    first = envelope("contact.variables_set", {"userId": "u-1"}, {"variables": {"city": "A"}}, event_id="e1")
+    feed(memory_app, first)
+    (ann,) = feed(memory_app, envelope("contact.variables_set", {"userId": "u-1"}, {"variables": {"city": "B"}}))
+    (again,) = feed(memory_app, first)
+    assert isinstance(again, ingest.Duplicate)
+    assert memory_app.contact("shop", ann).variables == {"city": "B"}
