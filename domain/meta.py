@@ -30,6 +30,8 @@ class Meta:
             raise InvalidInput(f"method must be one of {', '.join(METHODS)}")
         if self.occurred_at.tzinfo is None:
             raise InvalidInput("occurredAt must carry a time zone")
+        if not isinstance(self.actor, str) or not self.actor.strip() or len(self.actor) > 200:
+            raise InvalidInput("actor must name who acted (1..200 chars)")
 
     def fields(self) -> dict[str, Any]:
         return {"method": self.method, "actor": self.actor, "timestamp": self.occurred_at}

@@ -158,3 +158,9 @@ def test_implausible_birthdays_are_refused(memory_app, ann, value):
 def test_a_date_object_is_a_birthday(memory_app, ann):
     contact, _ = memory_app.update_contact("shop", ann, {"birthday": date(1990, 5, 1)}, None, AT)
     assert contact.info["birthday"] == "1990-05-01"
+
+
+@pytest.mark.parametrize("actor", ["", "  ", None, "x" * 201])
+def test_meta_names_who_acted(actor):
+    with pytest.raises(errors.InvalidInput):
+        Meta(actor=actor)
