@@ -14,8 +14,8 @@ from domain import errors, values
 from domain.claim import IdentifierClaim, claim_id
 from domain.clock import CLOCK_ID, Clock
 from domain.contact import Contact
-from domain.meta import Meta
 from domain.message import Message
+from domain.meta import Meta
 from domain.segment import Segment
 from domain.template import Template
 from domain.unit_of_work import UnitOfWork
