@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 from eventsourcing.persistence import IntegrityError, PersistenceError, Tracking
@@ -64,12 +65,16 @@ class ContactEventConsumer:
         log.info("consumer starting topic=%s group=%s", self.topic, self.group)
         try:
             consumer.subscribe([self.topic], listener=_SeekToTracking(self, consumer))
+            budget = self.max_records
             while not stop.is_set():
-                polled = consumer.poll(timeout_ms=self.poll_timeout_ms, max_records=self.max_records)
+                polled = consumer.poll(timeout_ms=self.poll_timeout_ms, max_records=budget)
                 done: dict[TopicPartition, OffsetAndMetadata] = {}
+                started, count = time.monotonic(), 0
                 for tp, records in polled.items():
                     if records and self.process(consumer, tp, records, dead_letters):
                         done[tp] = OffsetAndMetadata(records[-1].offset + 1, "", -1)
+                    count += len(records)
+                budget = self._next_budget(count, time.monotonic() - started)
                 if done:
                     consumer.commit_async(done)  # a hint only: the store's tracking is the truth
                 self._observe_lag(consumer)
@@ -82,6 +87,14 @@ class ContactEventConsumer:
             finally:
                 producer.close(timeout=5)
             log.info("consumer stopped topic=%s group=%s", self.topic, self.group)
+
+    def _next_budget(self, count: int, seconds: float) -> int:
+        """Records to take next: as many as fit in a third of max_poll_interval at the
+        rate just seen, so a slow store never gets this member evicted from the group."""
+        if count < 100 or seconds <= 0:
+            return self.max_records
+        fits = int(count / seconds * GROUP_TIMEOUTS["max_poll_interval_ms"] / 3000)
+        return max(100, min(self.max_records, fits))
 
     def seek_to_tracking(self, consumer: KafkaConsumer, tp: TopicPartition) -> None:
         stored = self.app.recorder.max_tracking_id(tracking_name(tp.topic, tp.partition))
