@@ -12,6 +12,7 @@ import json
 import os
 import platform
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -31,12 +32,23 @@ def database_url() -> str:
 
 
 def parser(description: str) -> argparse.ArgumentParser:
+    _exit_cleanly_on_sigterm()
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--smoke", action="store_true", help="tiny size, for the test suite")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--no-save", action="store_true", help="do not write bench/results/<id>.json")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
+
+
+def _exit_cleanly_on_sigterm() -> None:
+    """A terminated benchmark still drops its schema and stops its broker and server
+    (``finally`` blocks run on SystemExit, not on the default SIGTERM death)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
 
 # -- the scratch schema ------------------------------------------------------------------
