@@ -21,6 +21,7 @@ class Change:
     domain: str
     contact_id: UUID
     doc: dict[str, Any] | None
+    activity: str | None = None  # set when a custom activity (not a profile change) caused it
 
 
 @dataclass

@@ -83,7 +83,8 @@ def apply(cur: Cursor[Any], batch: Batch) -> None:
             doc = docs.get(cid)
             batch.domains.setdefault(cid, fact.data["domain"])
             if doc is not None:
-                batch.changes.append(Change(fact.position, fact.when, fact.at, doc["domain"], cid, doc))
+                batch.changes.append(Change(fact.position, fact.when, fact.at, doc["domain"], cid, doc,
+                                            fact.data["name"]))
         else:
             templates.append(fact)
     _write_contacts(cur, view, docs, touched, [cid for cid in removed if cid in stored])

@@ -33,8 +33,8 @@ _HISTORY = ("id", "segment_id", "segment_name", "domain", "contact_id", "kind", 
 _SQL_HISTORY_ID = "md5(%(segment)s::text || ':' || {contact}::text || ':' || %(position)s::text)::uuid"
 
 
-def history_id(segment_id: UUID, contact_id: UUID, position: int) -> UUID:
-    return UUID(hashlib.md5(f"{segment_id}:{contact_id}:{position}".encode()).hexdigest())
+def history_id(segment_id: UUID, contact_id: UUID, position: int) -> str:
+    return hashlib.md5(f"{segment_id}:{contact_id}:{position}".encode()).hexdigest()
 
 
 def apply(cur: Cursor[Any], batch: Batch) -> None:
@@ -57,6 +57,10 @@ def _incremental(cur: Cursor[Any], batch: Batch) -> None:
     changes = [c for c in batch.changes if c.domain in segments]
     if not changes:
         return
+    # A profile change re-evaluates every segment of the domain; a custom activity only
+    # those that count that activity (the profile did not change).
+    compiled = {sid: (name, evaluate.compile_condition(conditions), evaluate.activity_rules(conditions))
+                for listed in segments.values() for sid, name, conditions in listed}
     contacts = list({c.contact_id for c in changes})
     cur.execute(f"SELECT segment_id, contact_id FROM {view}.segment_members WHERE contact_id = ANY(%s)", (contacts,))
     initial = {(sid, cid) for sid, cid in cur.fetchall()}
@@ -66,11 +70,14 @@ def _incremental(cur: Cursor[Any], batch: Batch) -> None:
     since: dict[tuple[UUID, UUID], str] = {}
     no_rows: list[tuple[str, Any, int]] = []
     for change in changes:
-        cid = change.contact_id
-        count = evaluate.counter(activity.get(cid, no_rows), change.position, change.when)
-        for sid, name, conditions in segments[change.domain]:
+        cid, doc, now = change.contact_id, change.doc, change.when
+        count = evaluate.counter(activity.get(cid, no_rows), change.position, now)
+        for sid, _, _ in segments[change.domain]:
+            name, predicate, counted = compiled[sid]
+            if change.activity is not None and not any(a == change.activity for a, _ in counted):
+                continue
             key = (sid, cid)
-            now_in = change.doc is not None and evaluate.matches(conditions, change.doc, count, change.when)
+            now_in = doc is not None and predicate(doc, count, now)
             if now_in == member.get(key, False):
                 continue
             member[key] = now_in
