@@ -56,11 +56,13 @@ class DeadLetterPublisher:
         if not letters:
             return
         now = datetime.now(tz=UTC)
-        futures = [self._producer.send(self._topic, key=letter.key, value=letter.payload(now)) for letter in letters]
-        self._producer.flush(timeout=self._timeout)
-        for letter, future in zip(letters, futures, strict=True):
-            try:
+        first = letters[0]
+        try:
+            futures = [self._producer.send(self._topic, key=letter.key, value=letter.payload(now))
+                       for letter in letters]
+            self._producer.flush(timeout=self._timeout)
+            for future in futures:
                 future.get(timeout=self._timeout)
-            except Exception as e:  # any broker error: the letter is not safe
-                raise DeadLetterFailed(f"dead letter for {letter.topic}:{letter.partition}:{letter.offset} "
-                                       f"not confirmed: {type(e).__name__}") from e
+        except Exception as e:  # any client or broker error: none of these letters is safe
+            raise DeadLetterFailed(f"{len(letters)} dead letter(s) from {first.topic}:{first.partition}:"
+                                   f"{first.offset} not confirmed: {type(e).__name__}") from e

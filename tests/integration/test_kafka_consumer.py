@@ -10,6 +10,8 @@ import pytest
 from prometheus_client import REGISTRY
 from psycopg.sql import SQL, Identifier
 
+from consumers.consumer import ContactEventConsumer, tracking_name
+from consumers.worker import ThreadWorker
 from domain import handlers
 from domain.meta import Meta
 from domain.unit_of_work import UnitOfWork
@@ -211,3 +213,27 @@ def test_two_consumers_in_one_group_split_the_partitions_and_apply_everything_on
             assert curs.fetchone()["n"] == n
     finally:
         other.close()
+
+
+def test_a_dead_letter_the_broker_does_not_take_stops_the_consumer_and_nothing_is_skipped(
+        kafka_container, kafka_producer, run_consumer):
+    app, settings = kafka_container.app, kafka_container.settings
+    good = envelope("shop", "contact.upserted", {"userId": "u-1"}, {})
+    last = publish(kafka_producer, settings.events_topic, [(b"k", good), (b"k", b"not json"),
+                                                          (b"k", envelope("shop", "activity", {"userId": "u-1"},
+                                                                          {"name": "x"}))])
+    (partition,) = last
+    # A dead-letter topic the client refuses: the consumer must stop, not skip the letter.
+    broken = ContactEventConsumer(app, settings.model_copy(update={"dlq_topic": "no such topic!"}))
+    worker = ThreadWorker("broken", broken.run)
+    worker.start()
+    wait_for(lambda: worker.error is not None, message="consumer stopped")
+    assert type(worker.error).__name__ == "DeadLetterFailed"
+    assert app.recorder.max_tracking_id(tracking_name(settings.events_topic, partition)) is None
+    assert "domain.contact:Contact.Created" not in event_counts(kafka_container)
+
+    run_consumer()  # fixed configuration: everything is applied, the letter is in the DLQ
+    wait_applied(app, settings.events_topic, last)
+    (letter,) = read_topic(settings.kafka_bootstrap_servers, settings.dlq_topic, expected=1)
+    assert orjson.loads(letter.value)["code"] == "invalid_json"
+    assert event_counts(kafka_container)["domain.activity:Activity.Recorded"] == 1
