@@ -104,3 +104,36 @@ def test_window_is_the_last_30_days_and_export_has_everything(container, runner)
     with pytest.raises(Exception) as refused:
         reads.activity("shop", contact["id"], days=31)
     assert getattr(refused.value, "code", None) == "validation_error" or "days" in str(refused.value)
+
+
+def test_a_contact_with_100000_entries_reads_its_page_as_fast_as_a_new_one(container, runner):
+    import statistics
+    import time
+
+    import psycopg
+
+    app, reads = container.app, container.read_model
+    heavy, _ = app.create_contact("shop", {"email": "heavy@example.com"}, {}, api())
+    light, _ = app.create_contact("shop", {"email": "light@example.com"}, {}, api())
+    runner.catch_up()
+    with psycopg.connect(container.database_url, autocommit=True) as conn:  # five years of history
+        conn.execute(
+            f'INSERT INTO "{container.settings.db_schema}".activity_feed (id, domain, contact_id, occurred_at, '
+            "position, type, name, summary, data) SELECT md5('h' || n)::uuid, 'shop', %s, "
+            "now() - n * interval '26 min', 0, 'activity', 'pageViewed', 'pageViewed', '{}' "
+            "FROM generate_series(1, 100000) n", (heavy.id,))
+        conn.execute(f'ANALYZE "{container.settings.db_schema}".activity_feed')
+
+    def timed(contact_id) -> float:
+        runs = []
+        for _ in range(15):
+            started = time.perf_counter()
+            reads.activity("shop", contact_id, limit=50, types=None)
+            runs.append(time.perf_counter() - started)
+        return statistics.median(runs)
+
+    timed(heavy.id), timed(light.id)  # warm up
+    heavy_time, light_time = timed(heavy.id), timed(light.id)
+    assert len(reads.activity("shop", heavy.id, limit=50)[0]) == 50
+    print(f"30-day page: heavy {heavy_time * 1000:.2f} ms, new {light_time * 1000:.2f} ms")
+    assert heavy_time < max(3 * light_time, light_time + 0.010), (heavy_time, light_time)
