@@ -136,3 +136,25 @@ def test_templates(container, runner):
     assert listed["bodies"] == {"et": "Tere!"} and listed["channel"] == "email" and listed["subject"] == "Hi {{ firstName }}"
     assert reads.template("shop", template.id) == listed
     assert reads.template("blog", template.id) is None
+
+
+def test_a_single_write_is_readable_within_milliseconds(container):
+    import time
+
+    live = ProjectionRunner(container.database_url, container.settings.db_schema)
+    live.start()
+    try:
+        reads = container.read_model
+        assert reads.wait_for(container.app.create_contact("shop", {"userId": "warm"}, {}, api())[1], timeout=5)
+        latencies = []
+        for n in range(10):
+            contact, position = container.app.create_contact("shop", {"userId": f"u-{n}"}, {}, api())
+            started = time.perf_counter()
+            assert reads.wait_for(position, timeout=5)
+            latencies.append(time.perf_counter() - started)
+            assert reads.contact("shop", contact.id)["userId"] == f"u-{n}"
+    finally:
+        live.stop()
+    latencies.sort()
+    print(f"write-to-read latency median {latencies[5] * 1000:.1f} ms, max {latencies[-1] * 1000:.1f} ms")
+    assert latencies[5] < 0.2  # woken by the store's NOTIFY, not by polling the log
