@@ -100,8 +100,10 @@ def get_read_model(request: Request) -> ReadModel:
     return read_model
 
 
-def get_meta(principal: Annotated[Principal, Depends(get_principal)]) -> Meta:
-    return Meta(method="api", actor=principal.name)
+def get_meta(request: Request, principal: Annotated[Principal, Depends(get_principal)]) -> Meta:
+    # The profile page marks its writes so a profile's "updated via" can say "ui".
+    method = "ui" if request.headers.get("profiles-client") == "ui" else "api"
+    return Meta(method=method, actor=principal.name)
 
 
 def reads(projections: tuple[str, ...]) -> Callable[..., ReadModel]:

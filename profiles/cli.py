@@ -49,7 +49,8 @@ def _serve(args: argparse.Namespace) -> int:
             area.add_workers(runtime)
     app = create_app(container, runtime)
     with runtime:
-        uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level="info")
+        uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level="info",
+                    access_log=False)  # URLs of searches carry emails and phones: no PII in logs
     container.close()
     return 0
 

@@ -114,6 +114,14 @@ def test_derived_fields_are_read_only(api, domain, field):
     assert response.status_code == 422 and problem_code(response) == "read_only_field"
 
 
+def test_writes_from_the_profile_page_are_marked_ui(api, domain):
+    ann = api.contact(domain, email="ann@example.com")
+    response = api.patch(f"/v1/domains/{domain}/contacts/{ann['id']}", json={"firstName": "Ann"},
+                         headers={"Profiles-Client": "ui"})
+    assert response.status_code == 200, response.text
+    assert response.json()["createdMethod"] == "api" and response.json()["updatedMethod"] == "ui"
+
+
 def test_delete_removes_from_the_list_and_frees_identifiers(api, domain):
     ann = api.contact(domain, email="ann@example.com")
     response = api.delete(f"/v1/domains/{domain}/contacts/{ann['id']}")

@@ -30,7 +30,9 @@ export function seen(p) {
 
 function headers(extra = {}) {
   const key = apiKey.get();
-  return key ? { ...extra, Authorization: `Bearer ${key}` } : extra;
+  // Marks writes made from this page, so profiles show "updated via ui".
+  const base = { ...extra, "Profiles-Client": "ui" };
+  return key ? { ...base, Authorization: `Bearer ${key}` } : base;
 }
 
 export function url(path, params = {}) {
