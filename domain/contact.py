@@ -238,6 +238,7 @@ class Contact(Aggregate):
                 "changing a subscription needs an explicit confirmation (confirm: true)"
             )
         sub = self.subscriptions[channel]
+        given = address
         address = address or sub["address"] or self._own_address(channel)
         if status == "subscribed":
             if sub["blacklisted"]:
@@ -245,10 +246,16 @@ class Contact(Aggregate):
                     f"{channel} is blacklisted ({sub['blacklistReason']}); remove it from the "
                     "blacklist first"
                 )
-            if channel in values.OPT_IN_ONLY_CHANNELS and not own_action and not sub["everSubscribed"]:
-                raise errors.NoPriorSubscription(
-                    f"{channel} can only be re-subscribed after the contact subscribed it before"
-                )
+            if channel in values.OPT_IN_ONLY_CHANNELS and not own_action:
+                if not sub["everSubscribed"]:
+                    raise errors.NoPriorSubscription(
+                        f"{channel} can only be re-subscribed after the contact subscribed it before"
+                    )
+                if given is not None and given != sub["address"]:
+                    # The address must be the one the person opted in with, not one typed in.
+                    raise errors.NoPriorSubscription(
+                        f"{channel} can only be re-subscribed with the address the contact opted in with"
+                    )
             if not address:
                 raise errors.NoAddress(f"{channel} has no address to subscribe")
         if sub["status"] == status and sub["address"] == address:

@@ -146,3 +146,15 @@ def test_consent_trail_keeps_source_and_reason(memory_app, ann):
     trail = [(e.status, e.previous_status, e.reason, e.method, e.actor) for e in new_events(memory_app, before)]
     assert trail == [("subscribed", "none", "asked at the counter", "ui", "marketer@shop"),
                      ("unsubscribed", "subscribed", "asked by phone", "ui", "marketer@shop")]
+
+
+@pytest.mark.parametrize("channel", ["webPush", "telegram", "viber"])
+def test_manual_resubscription_keeps_the_opted_in_address(memory_app, ann, channel):
+    from_kafka(memory_app, {"userId": "u-1"}, channel, "subscribed", address="own-42")
+    from_kafka(memory_app, {"userId": "u-1"}, channel, "unsubscribed")
+    before = head(memory_app)
+    with pytest.raises(errors.NoPriorSubscription):
+        subscribe(memory_app, ann, channel, address="typed-in-by-marketer")
+    assert new_events(memory_app, before) == []
+    contact, _ = subscribe(memory_app, ann, channel, address="own-42")
+    assert contact.subscriptions[channel]["address"] == "own-42"
