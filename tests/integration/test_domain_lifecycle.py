@@ -88,3 +88,33 @@ def test_a_contact_survives_a_restart(settings, container):
         assert refused.value.extra["existingId"] == str(ann.id)
     finally:
         restarted.close()
+
+
+READER = """
+import json, sys, uuid
+from profiles.bootstrap import build
+from profiles.settings import Settings
+container = build(Settings())
+try:
+    contact = container.app.contact("shop", uuid.UUID(sys.argv[1]))
+    print(json.dumps({"identifiers": contact.identifiers, "info": contact.info,
+                      "email": contact.subscriptions["email"]["status"]}))
+finally:
+    container.close()
+"""
+
+
+def test_a_contact_survives_a_new_process(settings, container, database_url, schema):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    ann, _ = container.app.create_contact("shop", {"email": "ann@example.com", "firstName": "Ann"}, {}, at(0))
+    container.app.change_subscription("shop", ann.id, "email", "subscribed", at(1), confirmed=True)
+    container.close()
+    env = {**os.environ, "DATABASE_URL": database_url, "PROFILES_DB_SCHEMA": schema}
+    done = subprocess.run([sys.executable, "-c", READER, str(ann.id)], env=env, capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {
+        "identifiers": {"email": "ann@example.com"}, "info": {"firstName": "Ann"}, "email": "subscribed"}
