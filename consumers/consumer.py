@@ -59,8 +59,12 @@ class ContactEventConsumer:
             bootstrap_servers=self.bootstrap, group_id=self.group, client_id=self.client_id,
             enable_auto_commit=False, auto_offset_reset="earliest", **GROUP_TIMEOUTS,
         )
-        producer = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all", linger_ms=2,
-                                 client_id=f"{self.client_id}-dlq")
+        try:
+            producer = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all", linger_ms=2,
+                                     client_id=f"{self.client_id}-dlq")
+        except Exception:
+            consumer.close(autocommit=False)
+            raise
         dead_letters = DeadLetterPublisher(producer, self.dlq_topic)
         log.info("consumer starting topic=%s group=%s", self.topic, self.group)
         try:
@@ -180,6 +184,13 @@ class ContactEventConsumer:
         if duplicates:
             self.metrics.duplicates.labels(tp.topic).inc(duplicates)
 
+    def forget_lag(self, tp: TopicPartition) -> None:
+        """Another member reports this partition now; a stale gauge here would mislead."""
+        try:
+            self.metrics.lag.remove(tp.topic, str(tp.partition))
+        except KeyError:
+            pass
+
     def _observe_lag(self, consumer: KafkaConsumer) -> None:
         for tp in self.assigned:
             highwater = consumer.highwater(tp)
@@ -195,6 +206,7 @@ class _SeekToTracking(ConsumerRebalanceListener):
     def on_partitions_revoked(self, revoked: Any) -> None:
         for tp in revoked:
             self._owner.assigned.discard(tp)
+            self._owner.forget_lag(tp)
             log.info("partition revoked topic=%s partition=%s", tp.topic, tp.partition)
 
     def on_partitions_assigned(self, assigned: Any) -> None:
