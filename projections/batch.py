@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 from projections.events import Fact
 
@@ -19,7 +18,7 @@ class Change:
     when: datetime
     at: str
     domain: str
-    contact_id: UUID
+    contact_id: str
     doc: dict[str, Any] | None
     activity: str | None = None  # set when a custom activity (not a profile change) caused it
 
@@ -29,5 +28,5 @@ class Batch:
     facts: list[Fact]
     view: str  # quoted schema of the projection tables
     events: str  # quoted schema of the event store (note pads, helper function)
-    domains: dict[UUID, str] = field(default_factory=dict)  # contact -> domain
+    domains: dict[str, str] = field(default_factory=dict)  # contact -> domain
     changes: list[Change] = field(default_factory=list)

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 import orjson
 
@@ -40,7 +39,7 @@ class Fact:
     """One stored event: where it is in the log, what it is, when it happened."""
 
     position: int
-    originator_id: UUID
+    originator_id: str  # canonical uuid text: str hashes are cached, UUID hashes are not
     version: int
     kind: str  # "Contact.Updated"
     at: str  # ISO timestamp of the fact, as recorded
@@ -52,7 +51,7 @@ def _value(value: Any) -> Any:
     if type(value) is dict and "_type_" in value:
         kind, raw = value["_type_"], value["_data_"]
         if kind == "uuid_hex":
-            return UUID(hex=raw)
+            return f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}"
         if kind == "datetime_iso":
             return raw
     return value
@@ -61,7 +60,7 @@ def _value(value: Any) -> Any:
 _TYPED = ("contact_id", "template_id", "resend_of")  # the only non-JSON fields besides the timestamp
 
 
-def decode(position: int, originator_id: UUID, version: int, topic: str, state: bytes) -> Fact:
+def decode(position: int, originator_id: str, version: int, topic: str, state: bytes) -> Fact:
     data = orjson.loads(state)
     at = data.pop("timestamp")["_data_"]
     for key in _TYPED:
@@ -69,4 +68,4 @@ def decode(position: int, originator_id: UUID, version: int, topic: str, state: 
         if value is not None:
             data[key] = _value(value)
     kind = topic[topic.index(":") + 1:]
-    return Fact(position, originator_id, version, kind, at, datetime.fromisoformat(at), data)
+    return Fact(position, str(originator_id), version, kind, at, datetime.fromisoformat(at), data)

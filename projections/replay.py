@@ -16,13 +16,14 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from psycopg import Connection, sql
+from psycopg import Connection, errors, sql
 from tqdm import tqdm
 
 from projections import schema as tables
 from projections.runner import Step, connect
 
 log = logging.getLogger(__name__)
+SWITCH_ATTEMPTS = 5
 
 
 @dataclass
@@ -56,6 +57,26 @@ def _catch_up(step: Step, target: int, batch_size: int) -> int:
     return applied
 
 
+def _switch(conn: Connection[Any], schema: str, rebuild: str, replaced: str, live: Step, step: Step,
+            batch_size: int) -> tuple[int, list[str], int]:
+    """One transaction: pause live runners, align both sides, compare, swap."""
+    with conn.transaction():
+        conn.execute("SET LOCAL lock_timeout = '5s'")
+        conn.execute(f"LOCK TABLE {live.view}.projection_tracking IN EXCLUSIVE MODE")
+        target = max(live.position(), step.position())
+        _catch_up(live, target, batch_size)
+        caught_up = _catch_up(step, target, batch_size)
+        before, after = checksums(conn, schema), checksums(conn, rebuild)
+        mismatched = [t for t in tables.TABLES if before[t] != after[t]]
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(replaced)))
+        for table in tables.TABLES:
+            conn.execute(sql.SQL("ALTER TABLE {}.{} SET SCHEMA {}").format(
+                sql.Identifier(schema), sql.Identifier(table), sql.Identifier(replaced)))
+            conn.execute(sql.SQL("ALTER TABLE {}.{} SET SCHEMA {}").format(
+                sql.Identifier(rebuild), sql.Identifier(table), sql.Identifier(schema)))
+    return target, mismatched, caught_up
+
+
 def replay(database_url: str, schema: str, *, batch_size: int = 1000, progress: bool = True) -> ReplayResult:
     rebuild, replaced = f"{schema}__rebuild", f"{schema}__replaced"
     with connect(database_url) as conn:
@@ -74,19 +95,17 @@ def replay(database_url: str, schema: str, *, batch_size: int = 1000, progress: 
                 bar.update(position - bar.n)
                 bar.set_postfix(events=events, refresh=False)
         live = Step(conn, schema, schema)
-        with conn.transaction():
-            conn.execute(f"LOCK TABLE {live.view}.projection_tracking IN EXCLUSIVE MODE")
-            target = max(live.position(), step.position())
-            _catch_up(live, target, batch_size)
-            events += _catch_up(step, target, batch_size)
-            before, after = checksums(conn, schema), checksums(conn, rebuild)
-            mismatched = [t for t in tables.TABLES if before[t] != after[t]]
-            conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(replaced)))
-            for table in tables.TABLES:
-                conn.execute(sql.SQL("ALTER TABLE {}.{} SET SCHEMA {}").format(
-                    sql.Identifier(schema), sql.Identifier(table), sql.Identifier(replaced)))
-                conn.execute(sql.SQL("ALTER TABLE {}.{} SET SCHEMA {}").format(
-                    sql.Identifier(rebuild), sql.Identifier(table), sql.Identifier(schema)))
+        for attempt in range(SWITCH_ATTEMPTS):
+            try:
+                target, mismatched, caught_up = _switch(conn, schema, rebuild, replaced, live, step, batch_size)
+                events += caught_up
+                break
+            except errors.LockNotAvailable:
+                # A long reader (an export holds its tables for its duration) kept a table:
+                # give up the switch rather than stall every reader queued behind it, retry.
+                log.warning("switch-over waited too long for a lock; retrying attempt=%d", attempt + 1)
+        else:
+            raise RuntimeError("could not switch the rebuilt tables in: tables stayed locked by readers")
         _drop(conn, rebuild)
         if not mismatched:
             _drop(conn, replaced)

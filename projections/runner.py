@@ -91,7 +91,7 @@ class Step:
             if head <= start:
                 return 0, start
             cur.execute(
-                f"SELECT notification_id, originator_id, originator_version, topic, state "
+                f"SELECT notification_id, originator_id::text, originator_version, topic, state "
                 f"FROM {self.events}.profiles_events WHERE notification_id > %s AND notification_id <= %s "
                 "AND topic = ANY(%s) ORDER BY notification_id LIMIT %s", (start, head, TOPICS, limit), binary=True)
             rows = cur.fetchall()

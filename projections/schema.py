@@ -40,8 +40,22 @@ def _lock(conn: Connection, key: str) -> None:
     conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (key,))
 
 
+def exists(conn: Connection, view_schema: str, events_schema: str) -> bool:
+    row = conn.execute(
+        "SELECT (SELECT count(*) FROM pg_tables WHERE schemaname = %s AND tablename = ANY(%s)) = %s "
+        "AND to_regprocedure(%s) IS NOT NULL",
+        (view_schema, list(TABLES), len(TABLES), f"{sql.Identifier(events_schema).as_string(conn)}.profiles_ts(text)"),
+    ).fetchone()
+    return bool(row and row[0])
+
+
 def create(conn: Connection, view_schema: str, events_schema: str) -> None:
-    """Create (if missing) every projection table in ``view_schema`` with tracking at 0."""
+    """Create (if missing) every projection table in ``view_schema`` with tracking at 0.
+
+    Touches nothing when they all exist: even ``CREATE INDEX IF NOT EXISTS`` takes a SHARE
+    lock on its table, which would queue behind (and deadlock with) a running batch."""
+    if exists(conn, view_schema, events_schema):
+        return
     with conn.transaction():
         _lock(conn, "profiles-projections-ddl")
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(view_schema)))

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import hashlib
 from typing import Any
-from uuid import UUID
 
 from projections.events import Fact
 
 CHANNEL_LABELS = {"email": "Email", "sms": "SMS", "webPush": "Web push", "telegram": "Telegram", "viber": "Viber"}
 
 
-def entry_id(originator_id: UUID, version: int) -> str:
+def entry_id(originator_id: str, version: int) -> str:
     """32 hex digits, which PostgreSQL reads as a uuid."""
     return hashlib.md5(f"{originator_id}:{version}".encode()).hexdigest()
 
@@ -73,12 +72,12 @@ def _message(fact: Fact) -> tuple[str, str, dict[str, Any]]:
         verb = "resent" if kind == "message.resent" else "sent"
         resend_of = data.get("resend_of")
         return kind, f"{_label(data['channel'])} {verb}: {_short(what)}", {
-            "messageId": str(fact.originator_id), "channel": data["channel"], "address": data["address"],
-            "subject": data["subject"], "body": data["body"], "templateId": str(data["template_id"]),
-            "resendOf": str(resend_of) if resend_of else None}
+            "messageId": fact.originator_id, "channel": data["channel"], "address": data["address"],
+            "subject": data["subject"], "body": data["body"], "templateId": data["template_id"],
+            "resendOf": resend_of}
     hard = " (hard)" if data.get("hard") else ""
     return "message.status", f"{_label(data['channel'])} {data['status']}{hard}", {
-        "messageId": str(fact.originator_id), "channel": data["channel"], "status": data["status"],
+        "messageId": fact.originator_id, "channel": data["channel"], "status": data["status"],
         "hard": bool(data.get("hard"))}
 
 

@@ -4,7 +4,6 @@ consent history and sealed notes."""
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
 import orjson
 from psycopg import Cursor
@@ -25,10 +24,10 @@ _CONSENT_COLUMNS = ("contact_id", "version", "domain", "channel", "status", "pre
                     "reason", "method", "actor", "occurred_at", "position")
 
 
-def _load(cur: Cursor[Any], view: str, ids: list[UUID]) -> dict[UUID, dict[str, Any]]:
+def _load(cur: Cursor[Any], view: str, ids: list[str]) -> dict[str, dict[str, Any]]:
     if not ids:
         return {}
-    cur.execute(f"SELECT id, doc FROM {view}.profile_contacts WHERE id = ANY(%s)", (ids,))
+    cur.execute(f"SELECT id::text, doc FROM {view}.profile_contacts WHERE id = ANY(%s::uuid[])", (ids,))
     return {row[0]: row[1] for row in cur.fetchall()}
 
 
@@ -38,8 +37,8 @@ def apply(cur: Cursor[Any], batch: Batch) -> None:
     wanted |= {f.data["contact_id"] for f in batch.facts if f.kind == "Activity.Recorded"}
     docs = _load(cur, view, list(wanted))
     stored = set(docs)
-    touched: set[UUID] = set()
-    removed: set[UUID] = set()
+    touched: set[str] = set()
+    removed: set[str] = set()
     domain_delta: dict[str, int] = {}
     consents: list[tuple[Any, ...]] = []
     notes_added: list[tuple[Any, ...]] = []
@@ -95,10 +94,10 @@ def apply(cur: Cursor[Any], batch: Batch) -> None:
     _write_templates(cur, view, templates)
 
 
-def _write_contacts(cur: Cursor[Any], view: str, docs: dict[UUID, dict[str, Any]], touched: set[UUID],
-                    gone: list[UUID]) -> None:
+def _write_contacts(cur: Cursor[Any], view: str, docs: dict[str, dict[str, Any]], touched: set[str],
+                    gone: list[str]) -> None:
     if gone:
-        cur.execute(f"DELETE FROM {view}.profile_contacts WHERE id = ANY(%s)", (gone,))
+        cur.execute(f"DELETE FROM {view}.profile_contacts WHERE id = ANY(%s::uuid[])", (gone,))
     rows = [(cid, d["domain"], d["userId"], d["email"], d["phoneNumber"], d["createdAt"], d["version"],
              d["position"], orjson.dumps(d).decode()) for cid in touched if (d := docs.get(cid)) is not None]
     if not rows:

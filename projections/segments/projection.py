@@ -14,7 +14,6 @@ import hashlib
 from collections import defaultdict
 from datetime import timedelta
 from typing import Any
-from uuid import UUID
 
 import orjson
 from psycopg import Cursor
@@ -33,7 +32,7 @@ _HISTORY = ("id", "segment_id", "segment_name", "domain", "contact_id", "kind", 
 _SQL_HISTORY_ID = "md5(%(segment)s::text || ':' || {contact}::text || ':' || %(position)s::text)::uuid"
 
 
-def history_id(segment_id: UUID, contact_id: UUID, position: int) -> str:
+def history_id(segment_id: str, contact_id: str, position: int) -> str:
     return hashlib.md5(f"{segment_id}:{contact_id}:{position}".encode()).hexdigest()
 
 
@@ -49,9 +48,9 @@ def apply(cur: Cursor[Any], batch: Batch) -> None:
 def _incremental(cur: Cursor[Any], batch: Batch) -> None:
     view = batch.view
     domains = sorted({c.domain for c in batch.changes})
-    cur.execute(f"SELECT id, domain, name, conditions FROM {view}.segment_definitions WHERE domain = ANY(%s)",
+    cur.execute(f"SELECT id::text, domain, name, conditions FROM {view}.segment_definitions WHERE domain = ANY(%s)",
                 (domains,))
-    segments: dict[str, list[tuple[UUID, str, dict[str, Any]]]] = defaultdict(list)
+    segments: dict[str, list[tuple[str, str, dict[str, Any]]]] = defaultdict(list)
     for sid, domain, name, conditions in cur.fetchall():
         segments[domain].append((sid, name, conditions))
     changes = [c for c in batch.changes if c.domain in segments]
@@ -62,12 +61,12 @@ def _incremental(cur: Cursor[Any], batch: Batch) -> None:
     compiled = {sid: (name, evaluate.compile_condition(conditions), evaluate.activity_rules(conditions))
                 for listed in segments.values() for sid, name, conditions in listed}
     contacts = list({c.contact_id for c in changes})
-    cur.execute(f"SELECT segment_id, contact_id FROM {view}.segment_members WHERE contact_id = ANY(%s)", (contacts,))
+    cur.execute(f"SELECT segment_id::text, contact_id::text FROM {view}.segment_members WHERE contact_id = ANY(%s::uuid[])", (contacts,))
     initial = {(sid, cid) for sid, cid in cur.fetchall()}
     member = dict.fromkeys(initial, True)
     activity = _activity_rows(cur, view, segments, changes, contacts)
     history: list[tuple[Any, ...]] = []
-    since: dict[tuple[UUID, UUID], str] = {}
+    since: dict[tuple[str, str], str] = {}
     no_rows: list[tuple[str, Any, int]] = []
     for change in changes:
         cid, doc, now = change.contact_id, change.doc, change.when
@@ -98,7 +97,7 @@ def _incremental(cur: Cursor[Any], batch: Batch) -> None:
     if new:
         copy_rows(cur, f"{view}.segment_members", ("segment_id", "contact_id", "domain", "since"), new)
     copy_rows(cur, f"{view}.segment_history", _HISTORY, history)
-    delta: dict[UUID, int] = defaultdict(int)
+    delta: dict[str, int] = defaultdict(int)
     for sid, _ in gone:
         delta[sid] -= 1
     for sid, *_ in new:
@@ -109,7 +108,7 @@ def _incremental(cur: Cursor[Any], batch: Batch) -> None:
 
 
 def _activity_rows(cur: Cursor[Any], view: str, segments: dict[str, list[Any]], changes: list[Any],
-                   contacts: list[UUID]) -> dict[UUID, list[tuple[str, Any, int]]]:
+                   contacts: list[str]) -> dict[str, list[tuple[str, Any, int]]]:
     rules: set[tuple[str, int]] = set()
     for listed in segments.values():
         for _, _, conditions in listed:
@@ -118,11 +117,11 @@ def _activity_rows(cur: Cursor[Any], view: str, segments: dict[str, list[Any]], 
         return {}
     oldest = min(c.when for c in changes) - timedelta(days=max(days for _, days in rules))
     cur.execute(
-        f"SELECT contact_id, name, occurred_at, position FROM {view}.activity_feed "
-        "WHERE domain = ANY(%s) AND contact_id = ANY(%s) AND type = 'activity' AND name = ANY(%s) "
+        f"SELECT contact_id::text, name, occurred_at, position FROM {view}.activity_feed "
+        "WHERE domain = ANY(%s) AND contact_id = ANY(%s::uuid[]) AND type = 'activity' AND name = ANY(%s) "
         "AND occurred_at > %s",
         (list(segments), contacts, sorted({name for name, _ in rules}), oldest))
-    rows: dict[UUID, list[tuple[str, Any, int]]] = defaultdict(list)
+    rows: dict[str, list[tuple[str, Any, int]]] = defaultdict(list)
     for cid, name, at, position in cur.fetchall():
         rows[cid].append((name, at, position))
     return rows
@@ -152,17 +151,17 @@ def _barrier(cur: Cursor[Any], batch: Batch, fact: Fact) -> None:
         cur.execute(
             f"WITH gone AS (DELETE FROM {view}.segment_members WHERE segment_id = %(segment)s RETURNING contact_id, domain) "
             f"INSERT INTO {view}.segment_history ({', '.join(_HISTORY)}) "
-            f"SELECT {_SQL_HISTORY_ID.format(contact='g.contact_id')}, %(segment)s, d.name, g.domain, g.contact_id, "
-            f"'exited', %(at)s, %(position)s FROM gone g JOIN {view}.segment_definitions d ON d.id = %(segment)s",
+            f"SELECT {_SQL_HISTORY_ID.format(contact='g.contact_id')}, %(segment)s::uuid, d.name, g.domain, g.contact_id, "
+            f"'exited', %(at)s::timestamptz, %(position)s FROM gone g JOIN {view}.segment_definitions d ON d.id = %(segment)s",
             params)
         cur.execute(f"DELETE FROM {view}.segment_definitions WHERE id = %s", (fact.originator_id,))
     else:  # a clock tick: time passed, time-relative memberships may change
-        cur.execute(f"SELECT id FROM {view}.segment_definitions WHERE time_relative ORDER BY id")
+        cur.execute(f"SELECT id::text FROM {view}.segment_definitions WHERE time_relative ORDER BY id")
         for (sid,) in cur.fetchall():
             _backfill(cur, batch, sid, fact)
 
 
-def _backfill(cur: Cursor[Any], batch: Batch, segment_id: UUID, fact: Fact) -> None:
+def _backfill(cur: Cursor[Any], batch: Batch, segment_id: str, fact: Fact) -> None:
     view = batch.view
     cur.execute(f"SELECT domain, name, conditions FROM {view}.segment_definitions WHERE id = %s", (segment_id,))
     row = cur.fetchone()
@@ -175,14 +174,14 @@ def _backfill(cur: Cursor[Any], batch: Batch, segment_id: UUID, fact: Fact) -> N
     cur.execute(
         f"WITH matched AS MATERIALIZED ({query}), "
         f"entered AS (INSERT INTO {view}.segment_members (segment_id, contact_id, domain, since) "
-        f"SELECT %(segment)s, m.id, %(domain)s, %(at)s FROM matched m WHERE NOT EXISTS "
+        f"SELECT %(segment)s::uuid, m.id, %(domain)s, %(at)s::timestamptz FROM matched m WHERE NOT EXISTS "
         f"(SELECT 1 FROM {view}.segment_members s WHERE s.segment_id = %(segment)s AND s.contact_id = m.id) "
         "RETURNING contact_id), "
         f"exited AS (DELETE FROM {view}.segment_members s WHERE s.segment_id = %(segment)s "
         "AND NOT EXISTS (SELECT 1 FROM matched m WHERE m.id = s.contact_id) RETURNING contact_id), "
         f"history AS (INSERT INTO {view}.segment_history ({', '.join(_HISTORY)}) "
-        f"SELECT {_SQL_HISTORY_ID.format(contact='x.contact_id')}, %(segment)s, %(name)s, %(domain)s, x.contact_id, "
-        "x.kind, %(at)s, %(position)s FROM (SELECT contact_id, 'entered' AS kind FROM entered "
+        f"SELECT {_SQL_HISTORY_ID.format(contact='x.contact_id')}, %(segment)s::uuid, %(name)s, %(domain)s, x.contact_id, "
+        "x.kind, %(at)s::timestamptz, %(position)s FROM (SELECT contact_id, 'entered' AS kind FROM entered "
         "UNION ALL SELECT contact_id, 'exited' FROM exited) x) "
         f"UPDATE {view}.segment_definitions SET members = (SELECT count(*) FROM matched) WHERE id = %(segment)s",
         params)
