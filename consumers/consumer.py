@@ -15,6 +15,7 @@ import threading
 import time
 from typing import Any
 
+import psycopg
 from eventsourcing.persistence import IntegrityError, PersistenceError, Tracking
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
@@ -30,7 +31,9 @@ log = logging.getLogger(__name__)
 
 # Short group timeouts: with the defaults a first join took ~23 s against Tansu (§8).
 GROUP_TIMEOUTS = {"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000, "max_poll_interval_ms": 10000}
-_INFRASTRUCTURE = (PersistenceError, DeadLetterFailed, KafkaError, OSError)
+# Failures of the machinery, not of a message: they stop the consumer (restart resumes
+# from the store's tracking) and never send a message to the dead-letter topic.
+_INFRASTRUCTURE = (PersistenceError, psycopg.Error, DeadLetterFailed, KafkaError, OSError)
 
 
 def tracking_name(topic: str, partition: int) -> str:
@@ -153,16 +156,45 @@ class ContactEventConsumer:
         except _INFRASTRUCTURE:
             raise
         except Exception as e:
-            if len(records) == 1:
-                # A message that breaks the domain code itself: park it, keep the partition moving.
-                letters.append(DeadLetter.of(records[0], "processing_error", type(e).__name__))
-                self._ingest([], tracking, before_save)
-                return True
-            log.warning("batch failed, retrying one by one topic=%s partition=%s error=%s", tp.topic,
-                        tp.partition, type(e).__name__)
-            return all(self.process(consumer, tp, [record], dead_letters) for record in records)
+            return self._isolate(consumer, tp, records, dead_letters, e)
         self._count(tp, result.results)
         self._next_offset[tp] = records[-1].offset + 1
+        return True
+
+    def _isolate(self, consumer: KafkaConsumer, tp: TopicPartition, records: list[Any],
+                 dead_letters: DeadLetterPublisher, error: Exception) -> bool:
+        """A batch broke the processing itself (not a domain refusal, not the machinery):
+        apply its records one by one; a single record that breaks it twice is parked in
+        the dead-letter topic as ``processing_error`` so the partition keeps moving."""
+        if len(records) > 1:
+            log.warning("batch failed, retrying one by one topic=%s partition=%s error=%s", tp.topic,
+                        tp.partition, type(error).__name__)
+            return all(self.process(consumer, tp, [record], dead_letters) for record in records)
+        (record,) = records
+        outcome = decode(record.value)
+        tracking = Tracking(tracking_name(tp.topic, tp.partition), record.offset)
+
+        def park(letters: list[DeadLetter]) -> None:
+            dead_letters.publish(letters)
+            for letter in letters:
+                self.metrics.dead_letters.labels(tp.topic, letter.code).inc()
+
+        if isinstance(outcome, ingest.Envelope):
+            try:  # once more, alone: it may not have been this message's fault
+                result = self._ingest([outcome], tracking, lambda refusals: park(
+                    [DeadLetter.of(record, e.code, e.detail) for _, e in refusals]))
+            except _INFRASTRUCTURE:
+                raise
+            except Exception:
+                pass
+            else:
+                self._count(tp, result.results)
+                self._next_offset[tp] = record.offset + 1
+                return True
+        log.error("message breaks processing topic=%s partition=%s offset=%s error=%s", tp.topic, tp.partition,
+                  record.offset, type(error).__name__)
+        self._ingest([], tracking, lambda _: park([DeadLetter.of(record, "processing_error", type(error).__name__)]))
+        self._next_offset[tp] = record.offset + 1
         return True
 
     def _ingest(self, envelopes: list[ingest.Envelope], tracking: Tracking, before_save: Any) -> Any:
