@@ -16,6 +16,7 @@ from domain.meta import Meta, RecordedCreation
 
 
 class Activity(Aggregate):
+    cache_after_save = False  # one event, never loaded again by a command
     class Recorded(RecordedCreation):
         domain: str
         contact_id: UUID

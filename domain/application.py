@@ -49,7 +49,8 @@ class ContactProfiles(Application[UUID]):
     # -- batches ------------------------------------------------------------------------
 
     def execute(self, commands: list[Command], *, tracking: Tracking | None = None, receipts: Iterable[str] = (),
-                before_save: Callable[[UnitOfWork], None] | None = None) -> BatchResult:
+                before_save: Callable[[UnitOfWork], None] | None = None,
+                prefetch: Callable[[UnitOfWork], None] | None = None) -> BatchResult:
         # Only the receipts of the attempt that was saved count as applied, as in the
         # PostgreSQL recorder: a refused envelope redelivered later must apply then.
         # (``receipts`` is kept for callers; the commands' own receipts are what is stored.)
@@ -62,7 +63,7 @@ class ContactProfiles(Application[UUID]):
             return {"receipts": uow.receipts} if uow.receipts else {}
 
         with self._write_lock:
-            result = run_batch(self, commands, tracking=tracking, save_kwargs=save_kwargs)
+            result = run_batch(self, commands, tracking=tracking, save_kwargs=save_kwargs, prefetch=prefetch)
             if result.position is None:
                 result.position = self.recorder.max_notification_id() or 0
             if not hasattr(self.recorder, "select_receipts"):
@@ -100,7 +101,9 @@ class ContactProfiles(Application[UUID]):
             command = partial(_ingest_one, envelope=envelope, meta=meta_for(envelope))
             commands.append(partial(_noting_refusal, refusals, index, command))
         hook = None if before_save is None else (lambda uow: before_save(sorted(refusals.items(), key=lambda r: r[0])))
-        return self.execute(commands, tracking=tracking, receipts=in_batch, before_save=hook)
+        fresh = [e for e in envelopes if e.receipt in in_batch]
+        return self.execute(commands, tracking=tracking, receipts=in_batch, before_save=hook,
+                            prefetch=lambda uow: ingest.prefetch(uow, fresh))
 
     # -- contacts -----------------------------------------------------------------------
 

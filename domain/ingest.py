@@ -10,7 +10,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from domain import errors, handlers, values
 from domain.activity import Activity
@@ -35,11 +35,16 @@ class ContactRef(_Strict):
     email: Annotated[str, Field(max_length=320)] | None = None
     phoneNumber: Annotated[str, Field(max_length=40)] | None = None
 
+    _normalised: dict[str, str] | None = PrivateAttr(default=None)
+
     def identifiers(self) -> dict[str, str]:
-        raw = self.model_dump(exclude_none=True)
-        if not raw:
-            raise errors.InvalidInput("contact needs userId, email or phoneNumber")
-        return handlers.normalise_identifiers(raw)
+        # Asked for by parse, prefetch and apply: normalise once (a copy each time).
+        if self._normalised is None:
+            raw = self.model_dump(exclude_none=True)
+            if not raw:
+                raise errors.InvalidInput("contact needs userId, email or phoneNumber")
+            self._normalised = handlers.normalise_identifiers(raw)
+        return dict(self._normalised)
 
 
 class Envelope(BaseModel):
@@ -144,6 +149,25 @@ _DATA: dict[str, type[BaseModel]] = {
     "message.status": StatusData,
     "activity": ActivityData,
 }
+
+
+def prefetch(uow: UnitOfWork, envelopes: list[Envelope]) -> None:
+    """Load, in two round trips, the claims, activities and then contacts a batch of
+    envelopes will look up (instead of one SELECT per lookup)."""
+    from domain.claim import IdentifierClaim, claim_id
+
+    ids: list[UUID] = []
+    for envelope in envelopes:
+        try:
+            identifiers = envelope.contact.identifiers()
+        except errors.DomainError:
+            continue
+        ids.extend(claim_id(envelope.domain, k, v) for k, v in identifiers.items())
+        if envelope.type == "activity":
+            ids.append(uuid5(_ACTIVITY_NAMESPACE, envelope.receipt))
+    uow.prefetch(ids)
+    owners = {a.contact_id for a in uow.aggregates.values() if isinstance(a, IdentifierClaim) and a.contact_id}
+    uow.prefetch(owners)
 
 
 def apply(uow: UnitOfWork, envelope: Envelope, meta: Meta) -> UUID:

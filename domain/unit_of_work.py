@@ -10,12 +10,12 @@ aggregates and replays the whole batch against fresh state.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
+from eventsourcing.application import AggregateNotFoundError, ProcessingEvent, project_aggregate
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Tracking
 
@@ -40,23 +40,58 @@ class UnitOfWork:
         # Pending-event counts of the aggregates the current command touched, taken when
         # it first touched them: checking only these keeps a batch linear in its size.
         self._touched: dict[UUID, int] = {}
+        # Ids known to have no events in this attempt: a new contact's identifiers are
+        # looked up three times (resolve, check, claim); one miss is enough. Only for
+        # one attempt: a conflict replays the batch with a fresh unit of work.
+        self.absent: set[UUID] = set()
 
     @property
     def app(self) -> Application[UUID]:
         return self._app
 
+    def prefetch(self, ids: Iterable[UUID]) -> None:
+        """Load every aggregate a batch will need that is not cached, in one round trip,
+        instead of one SELECT per cache miss."""
+        select_many = getattr(self._app.recorder, "select_events_many", None)
+        cache = self._app.repository.cache
+        if select_many is None or cache is None:
+            return
+        wanted = []
+        for i in ids:
+            if i in self.aggregates or i in self.absent:
+                continue
+            try:
+                self.aggregates[i] = cache.get(i)
+            except KeyError:
+                wanted.append(i)
+        found = select_many(wanted)
+        mapper = self._app.mapper
+        for i in wanted:
+            stored = found.get(i)
+            if stored is None:
+                self.absent.add(i)
+                continue
+            aggregate = project_aggregate(None, (mapper.to_domain_event(s) for s in stored))
+            if aggregate is not None:
+                cache.put(i, aggregate)
+                self.aggregates[i] = aggregate
+
     def get(self, aggregate_id: UUID, kind: type[A]) -> A | None:
         aggregate = self.aggregates.get(aggregate_id)
         if aggregate is None:
+            if aggregate_id in self.absent:
+                return None
             try:
                 aggregate = self._app.repository.get(aggregate_id)
             except AggregateNotFoundError:
+                self.absent.add(aggregate_id)
                 return None
             self.aggregates[aggregate_id] = aggregate
         self._touched.setdefault(aggregate_id, len(aggregate.pending_events))
         return aggregate if isinstance(aggregate, kind) else None
 
     def add(self, aggregate: A) -> A:
+        self.absent.discard(aggregate.id)
         known = self.aggregates.get(aggregate.id)
         self._touched.setdefault(aggregate.id, 0 if known is None else len(known.pending_events))
         self.aggregates[aggregate.id] = aggregate
@@ -104,12 +139,15 @@ def run_batch(
     *,
     tracking: Tracking | None = None,
     save_kwargs: Callable[[UnitOfWork], dict[str, Any]] | None = None,
+    prefetch: Callable[[UnitOfWork], None] | None = None,
 ) -> BatchResult:
     """Run ``commands`` and store all their events atomically (with ``tracking``)."""
     refused: dict[int, DomainError] = {}
     for attempt in range(MAX_ATTEMPTS):
         uow = UnitOfWork(app)
         uow.attempt = attempt
+        if prefetch is not None:
+            prefetch(uow)
         results: list[Any] = []
         dirty = False
         try:
@@ -161,7 +199,17 @@ def _run_command(uow: UnitOfWork, command: Command) -> tuple[Any, bool | None]:
 def _save(app: Application[UUID], uow: UnitOfWork, tracking: Tracking | None, kwargs: dict[str, Any]) -> list[Any]:
     # Application.save() has no tracking argument; a ProcessingEvent carries it.
     processing = ProcessingEvent[UUID](tracking=tracking)
-    processing.collect_events(*uow.aggregates.values(), **kwargs)
+    # Not processing.collect_events(*aggregates): its two isinstance checks against
+    # runtime Protocols cost ~20 % of a batch; and an untouched aggregate has nothing to
+    # save nor to re-cache. One-event activities are not cached: they are never loaded
+    # again and would push contacts out of the LRU cache.
+    for aggregate in uow.aggregates.values():
+        events = aggregate.collect_events()
+        if events:
+            processing.events.extend(events)
+            if getattr(aggregate, "cache_after_save", True):
+                processing.aggregates[aggregate.id] = aggregate
+    processing.saved_kwargs.update(kwargs)
     if not processing.events and tracking is None and not kwargs.get("receipts"):
         return []  # receipts alone are stored: an envelope that changed nothing was still applied
     recordings = app._record(processing)  # noqa: SLF001 - the documented process-application path
