@@ -19,6 +19,7 @@ def register(verbs: Any) -> None:
     consume.add_argument("--max-records", type=int, default=3000, help="records per poll (all partitions)")
     consume.set_defaults(func=_consume)
     relay = verbs.add_parser("relay", help="publish message sends to the outbound topic (needs KAFKA_BOOTSTRAP_SERVERS)")
+    relay.add_argument("--batch-size", type=int, default=500, help="sends per confirmed batch")
     relay.set_defaults(func=_relay)
 
 
@@ -45,7 +46,8 @@ def _consume(args: argparse.Namespace) -> int:
 def _relay(args: argparse.Namespace) -> int:
     from consumers.relay import OutboundRelay
 
-    return _run_until_signal(lambda container: OutboundRelay(container.app, container.settings).run)
+    return _run_until_signal(lambda container: OutboundRelay(container.app, container.settings,
+                                                             batch_size=args.batch_size).run)
 
 
 def _run_until_signal(make: Callable[[Any], Callable[[threading.Event], None]]) -> int:
