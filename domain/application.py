@@ -94,11 +94,15 @@ class ContactProfiles(Application[UUID]):
         commands: list[Command] = []
         refusals: dict[int, errors.DomainError] = {}
         for index, envelope in enumerate(envelopes):
-            if envelope.receipt in seen_before or envelope.receipt in in_batch:
+            if envelope.receipt in seen_before:
                 commands.append(lambda uow: ingest.Duplicate())
                 continue
+            command: Command = partial(_ingest_one, envelope=envelope, meta=meta_for(envelope))
+            if envelope.receipt in in_batch:
+                # A repeat within the batch is a duplicate only if the first one applied;
+                # after a refusal it is applied on its own, as if it came in a later batch.
+                command = partial(_unless_applied, envelope.receipt, command)
             in_batch.add(envelope.receipt)
-            command = partial(_ingest_one, envelope=envelope, meta=meta_for(envelope))
             commands.append(partial(_noting_refusal, refusals, index, command))
         hook = None if before_save is None else (lambda uow: before_save(sorted(refusals.items(), key=lambda r: r[0])))
         fresh = [e for e in envelopes if e.receipt in in_batch]
@@ -209,6 +213,10 @@ def _noting_refusal(refusals: dict[int, errors.DomainError], index: int, command
         raise
     refusals.pop(index, None)  # a replay after a conflict may accept what was refused
     return result
+
+
+def _unless_applied(receipt: str, command: Command, uow: UnitOfWork) -> Any:
+    return ingest.Duplicate() if receipt in uow.receipts else command(uow)
 
 
 def _ingest_one(uow: UnitOfWork, envelope: ingest.Envelope, meta: Meta) -> UUID | ingest.Duplicate:

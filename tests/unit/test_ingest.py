@@ -180,3 +180,13 @@ def test_an_event_that_changed_nothing_is_still_applied_once(memory_app):
     (again,) = feed(memory_app, first)
     assert isinstance(again, ingest.Duplicate)
     assert memory_app.contact("shop", ann).variables == {"city": "B"}
+
+
+def test_a_repeat_in_one_batch_applies_when_the_first_was_refused(memory_app):
+    """As if they came in two batches: the refusal is not remembered, the retry applies."""
+    refused = envelope("contact.upserted", {"email": "ann@example.com"}, {"language": "klingon"}, event_id="e9")
+    fixed = envelope("contact.upserted", {"email": "ann@example.com"}, {"language": "et"}, event_id="e9")
+    first, second, third = feed(memory_app, refused, fixed, fixed)
+    assert isinstance(first, errors.InvalidInput)
+    assert memory_app.contact("shop", second).info == {"language": "et"}
+    assert isinstance(third, ingest.Duplicate)
