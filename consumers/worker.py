@@ -10,9 +10,11 @@ log = logging.getLogger(__name__)
 
 
 class ThreadWorker:
-    def __init__(self, name: str, loop: Callable[[threading.Event], None]) -> None:
+    def __init__(self, name: str, loop: Callable[[threading.Event], None],
+                 on_stopped: Callable[[], None] | None = None) -> None:
         self.name = name
         self._loop = loop
+        self._on_stopped = on_stopped
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
@@ -36,3 +38,5 @@ class ThreadWorker:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        if self._on_stopped is not None and not self.alive:
+            self._on_stopped()

@@ -30,10 +30,15 @@ def add_workers(runtime: Any) -> None:
     from consumers.consumer import ContactEventConsumer
     from consumers.relay import OutboundRelay
     from consumers.worker import ThreadWorker
+    from profiles.bootstrap import PostgresContactProfiles
 
-    app = runtime.container.app
-    runtime.add(ThreadWorker("kafka-consumer", ContactEventConsumer(app, settings).run))
-    runtime.add(ThreadWorker("outbound-relay", OutboundRelay(app, settings).run))
+    # The consumer writes through an application of its own (own aggregate cache and
+    # pool), as a separate process would: a Kafka batch never holds the API's write lock,
+    # and the two meet only through optimistic concurrency in the store.
+    ingesting = PostgresContactProfiles(runtime.container.env)
+    runtime.add(ThreadWorker("kafka-consumer", ContactEventConsumer(ingesting, settings).run,
+                             on_stopped=ingesting.close))
+    runtime.add(ThreadWorker("outbound-relay", OutboundRelay(runtime.container.app, settings).run))
 
 
 def _consume(args: argparse.Namespace) -> int:
