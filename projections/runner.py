@@ -90,14 +90,17 @@ class Step:
             head = self.head() if stop is None else stop
             if head <= start:
                 return 0, start
+            # A window of positions, not only a LIMIT: the planner then scans just that
+            # slice of the notification index instead of everything up to the head.
+            upper = min(head, start + 2 * limit)
             cur.execute(
                 f"SELECT notification_id, originator_id::text, originator_version, topic, state "
                 f"FROM {self.events}.profiles_events WHERE notification_id > %s AND notification_id <= %s "
-                "AND topic = ANY(%s) ORDER BY notification_id LIMIT %s", (start, head, TOPICS, limit), binary=True)
+                "AND topic = ANY(%s) ORDER BY notification_id LIMIT %s", (start, upper, TOPICS, limit), binary=True)
             rows = cur.fetchall()
-            # A short page means everything up to ``head`` was seen (the store commits
+            # A short page means everything up to ``upper`` was seen (the store commits
             # notification ids in order), including events no projection reads.
-            end = rows[-1][0] if len(rows) == limit else head
+            end = rows[-1][0] if len(rows) == limit else upper
             facts = [decode(*row) for row in rows]
             apply_facts(cur, self.view, self.events, facts)
             cur.execute(f"UPDATE {self.view}.projection_tracking SET position = %s WHERE name = ANY(%s)",

@@ -27,7 +27,7 @@ def _union(view: str, extra: str, types: bool) -> str:
         "UNION ALL "
         "SELECT id, 'segment.' || kind, occurred_at, "
         "CASE kind WHEN 'entered' THEN 'Entered segment ' ELSE 'Exited segment ' END || segment_name, "
-        "jsonb_build_object('segmentId', segment_id, 'segmentName', segment_name) "
+        "json_build_object('segmentId', segment_id, 'segmentName', segment_name) "
         f"FROM {view}.segment_history WHERE domain = %(domain)s AND contact_id = %(contact)s{extra}{segment_types}")
 
 

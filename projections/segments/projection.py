@@ -116,11 +116,14 @@ def _activity_rows(cur: Cursor[Any], view: str, segments: dict[str, list[Any]], 
     if not rules:
         return {}
     oldest = min(c.when for c in changes) - timedelta(days=max(days for _, days in rules))
+    domain_of = {c.contact_id: c.domain for c in changes}
+    # Per contact, a range scan of its own recent entries on the feed's main index.
     cur.execute(
-        f"SELECT contact_id::text, name, occurred_at, position FROM {view}.activity_feed "
-        "WHERE domain = ANY(%s) AND contact_id = ANY(%s::uuid[]) AND type = 'activity' AND name = ANY(%s) "
-        "AND occurred_at > %s",
-        (list(segments), contacts, sorted({name for name, _ in rules}), oldest))
+        f"SELECT c.id::text, f.name, f.occurred_at, f.position FROM unnest(%s::uuid[], %s::text[]) AS c(id, domain) "
+        f"CROSS JOIN LATERAL (SELECT name, occurred_at, position FROM {view}.activity_feed f "
+        "WHERE f.domain = c.domain AND f.contact_id = c.id AND f.occurred_at > %s AND f.type = 'activity' "
+        "AND f.name = ANY(%s)) f",
+        (contacts, [domain_of[c] for c in contacts], oldest, sorted({name for name, _ in rules})))
     rows: dict[str, list[tuple[str, Any, int]]] = defaultdict(list)
     for cid, name, at, position in cur.fetchall():
         rows[cid].append((name, at, position))
