@@ -182,8 +182,9 @@ class ProjectionRunner:
                             applied, position = step.run(self.batch_size)
                             log.debug("projected events=%d position=%d", applied, position)
                             backoff = 0.1
-                            if applied == self.batch_size:
-                                continue
+                            continue
+                        # Caught up: sleep until the store NOTIFYs an insert (a NOTIFY sent
+                        # while we were busy is already queued, so none is missed).
                         for _ in conn.notifies(timeout=self.idle_timeout, stop_after=1):
                             pass
             except Exception as error:  # a lost connection or a failing batch: retry from tracking
