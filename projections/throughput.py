@@ -61,15 +61,29 @@ def seed(app, events: int) -> int:
     return app.recorder.max_notification_id() or 0
 
 
-def measure(database_url: str, events_schema: str, batch_size: int, stop: int) -> tuple[int, float]:
+def _backend_cpu(pid: int) -> float | None:
+    """CPU seconds of a local PostgreSQL backend (None when not on this machine)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def measure(database_url: str, events_schema: str, batch_size: int, stop: int) -> dict[str, float]:
     view = f"{events_schema}_b{batch_size}"
     with connect(database_url) as conn:
         tables.create(conn, view, events_schema)
         step = Step(conn, view, events_schema)
+        pg_before, py_before = _backend_cpu(conn.info.backend_pid), time.process_time()
         applied, started = 0, time.perf_counter()
         while step.position() < stop:
             applied += step.run(batch_size, stop)[0]
-        return applied, time.perf_counter() - started
+        seconds = time.perf_counter() - started
+        pg_after = _backend_cpu(conn.info.backend_pid)
+        pg = (pg_after - pg_before) if pg_after is not None and pg_before is not None else float("nan")
+        return {"events": applied, "seconds": seconds, "python_cpu": time.process_time() - py_before, "pg_cpu": pg}
 
 
 def main() -> None:
@@ -87,9 +101,10 @@ def main() -> None:
     try:
         head = seed(container.app, args.events)
         for batch_size, stop in ((1000, head), (1, min(head, args.single_events))):
-            applied, seconds = measure(url, schema, batch_size, stop)
-            print(f"batch={batch_size:<5} events={applied:<7} seconds={seconds:7.2f} "
-                  f"events/s={applied / seconds:9.0f} (log positions {stop})")
+            m = measure(url, schema, batch_size, stop)
+            print(f"batch={batch_size:<5} events={m['events']:<7} seconds={m['seconds']:7.2f} "
+                  f"events/s={m['events'] / m['seconds']:9.0f} python_cpu={m['python_cpu']:.2f}s "
+                  f"postgres_cpu={m['pg_cpu']:.2f}s (log positions {stop})")
     finally:
         container.close()
         with psycopg.connect(url, autocommit=True) as conn:
