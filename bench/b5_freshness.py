@@ -123,16 +123,18 @@ def main(argv: list[str] | None = None) -> int:
             producer.close(timeout=10)
             seconds = time.perf_counter() - run.start
 
-    seen = [r for r in results if r is not None]
-    lost = len(results) - len(seen)
-    p50 = 1000 * load.percentile(seen, 50) if seen else float("inf")
-    p99 = 1000 * load.percentile(seen, 99) if seen and not lost else float("inf")
-    figures = [common.Figure("publish → visible, p99", p99, "ms", target=TARGET_P99_MS, higher_is_better=False),
+    # A probe not visible within the 60 s poll counts as 60 s: a floor, not a measurement.
+    waited = [60.0 if r is None else r for r in results]
+    lost = sum(r is None for r in results)
+    p50, p99 = 1000 * load.percentile(waited, 50), 1000 * load.percentile(waited, 99)
+    figures = [common.Figure("publish → visible, p99", p99, "ms", target=TARGET_P99_MS, higher_is_better=False,
+                             note=f"{lost} of {len(results)} probes not visible within 60 s" if lost else ""),
                common.Figure("publish → visible, p50", p50, "ms", target=TARGET_P99_MS, higher_is_better=False),
                common.Figure("background rate sent", sent[0] / seconds, "ev/s", note=f"asked for {args.rate}/s")]
     params = {"rate": args.rate, "seconds": args.seconds, "contacts": args.contacts, "probes": len(results),
               "smoke": args.smoke}
-    common.report("b5", "freshness", params, figures, url=url,
+    bench_id = "b5" if args.rate == 5000 or args.smoke else f"b5-{args.rate}"
+    common.report(bench_id, "freshness", params, figures, url=url,
                   extra={"latencies_ms": [round(1000 * r, 1) if r is not None else None for r in results],
                          "background_sent": sent[0], "not_visible_within_60s": lost}, save=not args.no_save)
     return 0

@@ -14,6 +14,7 @@ workers ``serve`` runs (projections, clock, Kafka consumer and relay when config
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from typing import Any
@@ -71,7 +72,10 @@ def main(argv: list[str] | None = None) -> int:
                 area.add_workers(runtime)
     app = Timed(create_app(container, runtime))
     with runtime:
-        uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+        # BENCH_UVICORN_LOOP / BENCH_UVICORN_HTTP (e.g. asyncio / h11) compare event loops and
+        # HTTP parsers; by default uvicorn picks uvloop and httptools when installed.
+        uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False,
+                    loop=os.environ.get("BENCH_UVICORN_LOOP", "auto"), http=os.environ.get("BENCH_UVICORN_HTTP", "auto"))
     container.close()
     return 0
 
