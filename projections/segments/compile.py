@@ -80,8 +80,12 @@ def _rule(c: Compiled, rule: dict[str, Any]) -> str:
         else:
             compare = f'{text} COLLATE "C" {sign} {c.param(value)}::text COLLATE "C"'
         return f"coalesce({_typed(v, value)} AND {compare}, false)"
-    when = f"{c.events}.profiles_ts({text})"
     edge = f"(%(now)s::timestamptz - interval '1 day' * {int(value)})"
+    if rule["field"] == "createdAt":  # the indexed column holds the same instant, no parsing
+        test = (f"p.created_at BETWEEN {edge} AND %(now)s::timestamptz" if op == "withinLastDays"
+                else f"p.created_at < {edge}")
+        return f"coalesce({test}, false)"
+    when = f"{c.events}.profiles_ts({text})"
     if op == "withinLastDays":
         test = f"{when} BETWEEN {edge} AND %(now)s::timestamptz"
     else:

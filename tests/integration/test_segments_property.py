@@ -43,11 +43,14 @@ def _time_text(moment: datetime, form: int) -> str:
     if form == 3:
         return moment.replace(tzinfo=None).isoformat(timespec="seconds")
     if form == 4:
-        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return ["2026-02-30", "2026-13-01", "2026-06-15T25:00", "not a date", "0999-01-01"][moment.minute % 5]
+        return moment.strftime("%Y-%m-%dT%H:%MZ")
+    if form == 5:
+        return moment.astimezone(timezone(timedelta(hours=14, minutes=59))).isoformat()[:-11] + "+14:59"
+    return ["2026-02-30", "2024-02-29", "2026-13-01", "2026-06-15T25:00", "not a date", "0999-01-01",
+            "2026-06-15T10:00:00+15:00", "2026-06-15T10:00:00.5", "2026-00-10", "2026-06-00"][moment.minute % 10]
 
 
-times = st.builds(_time_text, moments, st.integers(0, 5))
+times = st.builds(_time_text, moments, st.integers(0, 6))
 scalars = texts | numbers | st.booleans() | times
 
 
@@ -111,7 +114,7 @@ def test_python_and_sql_agree(conn, schema, people, condition):
         for doc, activity in people:
             cid = uuid.uuid4()
             cur.execute(f"INSERT INTO {view}.profile_contacts (id, domain, created_at, version, position, doc) "
-                        "VALUES (%s, 'd', now(), 1, 1, %s::jsonb)", (cid, orjson.dumps(doc).decode()))
+                        "VALUES (%s, 'd', %s, 1, 1, %s::jsonb)", (cid, doc["createdAt"], orjson.dumps(doc).decode()))
             for name, at, position in activity:
                 cur.execute(f"INSERT INTO {view}.activity_feed (id, domain, contact_id, occurred_at, position, type, "
                             "name, summary, data) VALUES (%s, 'd', %s, %s, %s, 'activity', %s, '', '{}')",
