@@ -1,6 +1,8 @@
 """Catch-up rate of the three projections: batched vs one event per transaction, in the
 same run over the same log. ``python -m projections.throughput --events 50000``.
 
+``--backfill 1000000`` instead times the segment back-fill queries over a million profiles.
+
 Writes a realistic log (contacts with subscriptions, variables, custom activities, a
 blacklisting, three segments of which one counts activities) into a scratch schema, then
 builds the projections from 0 twice into fresh schemas and prints events/s for each.
@@ -86,16 +88,70 @@ def measure(database_url: str, events_schema: str, batch_size: int, stop: int) -
         return {"events": applied, "seconds": seconds, "python_cpu": time.process_time() - py_before, "pg_cpu": pg}
 
 
+BACKFILL_CONDITIONS = {
+    "language and subscribed": {"all": [{"field": "language", "op": "eq", "value": "et"},
+                                        {"field": "subscriptions.email.status", "op": "eq", "value": "subscribed"}]},
+    "score or vip": {"any": [{"field": "variables.score", "op": "gte", "value": 50},
+                             {"field": "variables.vip", "op": "eq", "value": True}]},
+    "created within 30 days": {"field": "createdAt", "op": "withinLastDays", "value": 30},
+    "birthday older than 30 days": {"field": "birthday", "op": "olderThanDays", "value": 30},
+    "2 orders in 30 days": {"activity": "orderPlaced", "op": "countGte", "value": 2, "withinDays": 30},
+}
+
+
+def backfill(url: str, contacts: int) -> None:
+    """Time the one-query back-fill of each kind of condition over ``contacts`` profiles."""
+    from projections.segments.compile import matching_query
+
+    schema = f"bf_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        try:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+            tables.create(conn, schema, schema)
+            started = time.perf_counter()
+            conn.execute(
+                f'INSERT INTO "{schema}".profile_contacts (id, domain, created_at, version, position, doc) '
+                "SELECT md5('c' || n)::uuid, 'big', now() - n * interval '1 min', 1, n, jsonb_build_object("
+                "'email', 'c' || n || '@example.com', 'language', (array['et', 'en', 'de'])[1 + n %% 3], "
+                "'createdAt', to_char(now() - n * interval '1 min', 'YYYY-MM-DD\"T\"HH24:MI:SS\"+00:00\"'), "
+                "'birthday', to_char(now() - n * interval '1 min', 'YYYY-MM-DD'), "
+                "'variables', jsonb_build_object('score', n %% 100, 'vip', n %% 7 = 0), "
+                "'subscriptions', jsonb_build_object('email', jsonb_build_object("
+                "'status', CASE WHEN n %% 2 = 0 THEN 'subscribed' ELSE 'none' END, 'blacklisted', false))) "
+                "FROM generate_series(1, %s) n", (contacts,))
+            conn.execute(
+                f'INSERT INTO "{schema}".activity_feed (id, domain, contact_id, occurred_at, position, type, name, '
+                "summary, data) SELECT md5('a' || n)::uuid, 'big', md5('c' || (1 + n %% %s))::uuid, "
+                "now() - (n %% 45) * interval '1 day', n, 'activity', 'orderPlaced', '', '{}' "
+                "FROM generate_series(1, %s) n", (contacts, 2 * contacts))
+            conn.execute(f'ANALYZE "{schema}".profile_contacts')
+            conn.execute(f'ANALYZE "{schema}".activity_feed')
+            print(f"loaded {contacts} contacts and {2 * contacts} activities in {time.perf_counter() - started:.1f}s")
+            for label, condition in BACKFILL_CONDITIONS.items():
+                query, compiled = matching_query(condition, f'"{schema}"', f'"{schema}"')
+                started = time.perf_counter()
+                found = conn.execute(query, {**compiled.params, "domain": "big", "now": datetime.now(tz=UTC),
+                                             "position": 2**62}).fetchall()
+                print(f"back-fill {label:<28} members={len(found):<8} seconds={time.perf_counter() - started:.2f}")
+        finally:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--single-events", type=int, default=5_000,
                         help="log positions for the one-event-per-transaction baseline (it is slow)")
+    parser.add_argument("--backfill", type=int, default=0, metavar="CONTACTS",
+                        help="instead: time segment back-fill queries over this many contacts")
     args = parser.parse_args()
     from profiles.bootstrap import build
     from profiles.settings import Settings
 
     url = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    if args.backfill:
+        backfill(url, args.backfill)
+        return
     schema = f"tp_{uuid.uuid4().hex[:8]}"
     container = build(Settings(DATABASE_URL=url, PROFILES_DB_SCHEMA=schema))
     try:
