@@ -57,17 +57,19 @@ class PostgresReadModel:
         names = list(projections or tables.PROJECTIONS)
         deadline = time.monotonic() + timeout
         pause = 0.002
-        with self.pool.connection() as conn:
-            while True:
+        while True:
+            # A connection only for the look, not for the sleep: many waiting requests
+            # must not starve the pool.
+            with self.pool.connection() as conn:
                 row = conn.execute(f"SELECT coalesce(min(position), 0) FROM {self.view}.projection_tracking "
                                    "WHERE name = ANY(%s)", (names,)).fetchone()
-                if row and int(row[0]) >= position:
-                    return True
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                time.sleep(min(pause, left))
-                pause = min(pause * 2, 0.05)
+            if row and int(row[0]) >= position:
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, 0.05)
 
     # -- profile --------------------------------------------------------------------
 

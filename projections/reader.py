@@ -25,7 +25,8 @@ class ReadModel(Protocol):
 
     def wait_for(self, position: int, projections: tuple[str, ...] = (), timeout: float = 5.0) -> bool:
         """Block until the named projections (all when empty) have processed ``position``;
-        False on timeout. Used for ``?minPosition=``."""
+        False on timeout. Used for ``?minPosition=``. (The three projections advance
+        together, in one transaction per batch, so their positions are always equal.)"""
 
     # -- profile --------------------------------------------------------------------
     def domains(self, allowed: set[str] | None) -> list[dict[str, Any]]:
@@ -54,10 +55,17 @@ class ReadModel(Protocol):
     def activity(self, domain: str, contact_id: UUID, *, days: int = 30, types: list[str] | None = None,
                  limit: int = 50, cursor: str | None = None) -> Page:
         """Feed entries of the last ``days`` (≤ 30), newest first:
-        {id, type, occurredAt, summary, data}."""
+        {id, type, occurredAt, summary, data}. ``days`` outside 1..30 raises
+        ``domain.errors.InvalidInput``; "now" is the wall clock at query time. Entry ids
+        derive from the event, so they survive a rebuild. Types: contact.created,
+        contact.updated, contact.removed, subscription.changed, blacklist.added,
+        blacklist.removed, message.sent, message.resent, message.status, activity,
+        note.added, note.deleted, segment.entered, segment.exited."""
 
     def activity_entry(self, domain: str, contact_id: UUID, activity_id: str) -> dict[str, Any] | None:
-        """One entry with full detail ("Info"); for messages ``data.messageId`` is set."""
+        """One entry with full detail ("Info"); for messages ``data.messageId`` is set
+        (with channel, address, subject, body, templateId, resendOf). None for an id that
+        is not a uuid or not this contact's."""
 
     def export_activity(self, domain: str, contact_id: UUID) -> Iterator[dict[str, Any]]:
         """The complete history, oldest first, streamed in constant memory."""

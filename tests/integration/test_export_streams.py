@@ -81,3 +81,17 @@ def _export(container, **filters) -> bytes:
     out = io.BytesIO()
     export.write(container.database_url, container.settings.db_schema, out, show_progress=False, **filters)
     return out.getvalue()
+
+
+def test_export_events_verb_writes_ndjson(container, monkeypatch, tmp_path, capsys):
+    from profiles import cli
+
+    container.app.create_contact("shop", {"email": "ann@example.com"}, {}, Meta())
+    container.app.create_contact("blog", {"email": "bob@example.com"}, {}, Meta())
+    monkeypatch.setenv("DATABASE_URL", container.database_url)
+    monkeypatch.setenv("PROFILES_DB_SCHEMA", container.settings.db_schema)
+    out = tmp_path / "events.ndjson"
+    assert cli.main(["export-events", "--domain", "blog", "--output", str(out)]) == 0
+    lines = [orjson.loads(x) for x in out.read_bytes().splitlines()]
+    assert [x["type"] for x in lines] == ["Contact.Created", "IdentifierClaim.Claimed"]
+    assert "exported 2 events" in capsys.readouterr().err
