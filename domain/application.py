@@ -124,7 +124,17 @@ class ContactProfiles(Application[UUID]):
         return self.update_contact(domain, contact_id, {}, changes, meta)
 
     def remove_contact(self, domain: str, contact_id: UUID, meta: Meta) -> int:
-        return self._run(lambda uow: handlers.remove_contact(uow, handlers.contact(uow, domain, contact_id), meta))[1]
+        notes: list[str] = []
+
+        def remove(uow: UnitOfWork) -> None:
+            target = handlers.contact(uow, domain, contact_id)
+            notes[:] = list(target.notes)
+            handlers.remove_contact(uow, target, meta)
+
+        position = self._run(remove)[1]
+        # A removed contact's notes go with it, for good (as for delete_note).
+        self.vault.shred(notes)
+        return position
 
     def change_subscription(self, domain: str, contact_id: UUID, channel: str, status: str, meta: Meta, *,
                             confirmed: bool, address: str | None = None, reason: str | None = None) -> tuple[Contact, int]:

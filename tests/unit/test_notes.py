@@ -77,3 +77,10 @@ def test_note_text_is_validated(memory_app, ann, text):
 def test_a_note_of_2000_chars_is_accepted(memory_app, ann):
     note_id, _ = memory_app.add_note("shop", ann, "é" * 2000, "joe", AT)
     assert note_id in memory_app.contact("shop", ann).notes
+
+
+def test_removing_a_contact_destroys_its_notes_texts(memory_app, ann):
+    note_id, _ = memory_app.add_note("shop", ann, "Call after the holidays", "joe", AT)
+    (sealed,) = [e.sealed_text for e in new_events(memory_app, 0) if hasattr(e, "sealed_text")]
+    memory_app.remove_contact("shop", ann, AT)
+    assert memory_app.read_note(note_id, sealed) is None
