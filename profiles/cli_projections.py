@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from profiles.settings import Settings
@@ -23,8 +23,8 @@ def register(verbs: Any) -> None:
     replay.set_defaults(func=_replay)
     export = verbs.add_parser("export-events", help="the full event log as NDJSON (for analysts)")
     export.add_argument("--domain", default=None)
-    export.add_argument("--since", type=_time, default=None, help="ISO time, inclusive")
-    export.add_argument("--until", type=_time, default=None, help="ISO time, exclusive")
+    export.add_argument("--since", type=_time, default=None, help="ISO date/time (UTC unless given), inclusive")
+    export.add_argument("--until", type=_time, default=None, help="ISO date/time (UTC unless given), exclusive")
     export.add_argument("--output", "-o", default="-", help="file path, '-' for stdout")
     export.set_defaults(func=_export)
 
@@ -43,7 +43,7 @@ def _time(value: str) -> datetime:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO date/time: {value!r}") from None
-    return parsed if parsed.tzinfo else parsed.astimezone()
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)  # event times are UTC
 
 
 def _container() -> Any:
