@@ -30,16 +30,16 @@ TARGET_RATIO = 2.0
 TARGET_RSS_MB = 50.0
 
 
-def history(n: int, seed: int) -> list[dict[str, Any]]:
+def history(n: int, seed: int, name: str = "long", days: int = 90) -> list[dict[str, Any]]:
     rng = random.Random(seed)
     now = datetime.now(tz=UTC)
-    start = now - timedelta(days=90)
-    ref = {"email": "long.history@mail.example.com"}
-    out = [{"eventId": "long-0", "domain": DOMAIN, "type": "contact.upserted", "occurredAt": start.isoformat(),
-            "contact": {**ref, "userId": "u-long"}, "data": {"firstName": "Lena", "language": "et",
-                                                            "variables": {"score": 1}}}]
+    start = now - timedelta(days=days)
+    ref = {"email": f"{name}.history@mail.example.com"}
+    out = [{"eventId": f"{name}-0", "domain": DOMAIN, "type": "contact.upserted", "occurredAt": start.isoformat(),
+            "contact": {**ref, "userId": f"u-{name}"}, "data": {"firstName": "Lena", "language": "et",
+                                                               "variables": {"score": 1}}}]
     for k in range(1, n):
-        at = (start + timedelta(days=90) * (k / n)).isoformat()
+        at = (start + timedelta(days=days) * (k / n)).isoformat()
         roll = rng.random()
         if roll < 0.6:
             kind, data = "activity", {"name": rng.choice(("pageViewed", "productViewed", "orderPlaced")),
@@ -49,7 +49,7 @@ def history(n: int, seed: int) -> list[dict[str, Any]]:
         else:
             kind, data = "subscription.changed", {"channel": "email", "status": rng.choice(("subscribed",
                                                                                             "unsubscribed"))}
-        out.append({"eventId": f"long-{k}", "domain": DOMAIN, "type": kind, "occurredAt": at, "contact": ref,
+        out.append({"eventId": f"{name}-{k}", "domain": DOMAIN, "type": kind, "occurredAt": at, "contact": ref,
                     "data": data})
     return out
 
@@ -139,15 +139,21 @@ def main(argv: list[str] | None = None) -> int:
                      "occurredAt": datetime.now(tz=UTC).isoformat(), "contact": {"email": "new@mail.example.com"},
                      "data": {"firstName": "Nora"}}
             ingest_batched(container.app, [fresh], 1, True, tracking="bench-b7-new")
+            # A control with a full 30-day page but a short history: separates the cost
+            # of history length from the cost of a page of 50 entries against 1.
+            ingest_batched(container.app, history(300, args.seed, "short", 25), 1000, True,
+                           tracking="bench-b7-short")
             with psycopg.connect(url) as conn:
                 ids = dict(conn.execute(f'SELECT value, contact_id FROM (SELECT state::text AS s, '
                                         f"convert_from(state, 'utf8')::jsonb->>'value' AS value, "
                                         f"(convert_from(state, 'utf8')::jsonb->'contact_id'->>'_data_')::uuid "
                                         f'AS contact_id FROM "{schema}".profiles_events '
                                         "WHERE topic LIKE '%IdentifierClaim.Claimed') c "
-                                        "WHERE value IN ('long.history@mail.example.com', 'new@mail.example.com')"
+                                        "WHERE value IN ('long.history@mail.example.com', 'new@mail.example.com', "
+                                        "'short.history@mail.example.com')"
                                         ).fetchall())
             long_id, new_id = ids["long.history@mail.example.com"], ids["new@mail.example.com"]
+            short_id = ids["short.history@mail.example.com"]
             warm = {name: command_ms(container.app, cid, args.samples) for name, cid in
                     (("long", long_id), ("new", new_id))}
         finally:
@@ -158,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         env = {"DATABASE_URL": url, "PROFILES_DB_SCHEMA": schema, "PROFILES_API_KEYS": ""}
         with load.server(env) as served:
             page = {name: page_ms(served.port, cid, args.samples) for name, cid in
-                    (("long", long_id), ("new", new_id))}
+                    (("long", long_id), ("new", new_id), ("short", short_id))}
             rss_mb, lines, export_seconds = export_rss(served.port, served.pid, long_id)
         with psycopg.connect(url) as conn:
             entries = conn.execute(f'SELECT count(*) FROM "{schema}".activity_feed WHERE contact_id = %s',
@@ -173,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
         versus("command latency, cold (median)", cold["long"], cold["new"]),
         versus("30-day page, server p50", page["long"][0], page["new"][0]),
         versus("30-day page, server p99", page["long"][1], page["new"][1]),
+        common.Figure("30-day page p50, vs a 300-event contact (control)", page["long"][0], "ms", page["short"][0],
+                      "300-event contact, full page", higher_is_better=False),
         common.Figure("export peak RSS growth", max(rss_mb, 0.01), "MB", target=TARGET_RSS_MB,
                       higher_is_better=False, note=f"{lines} lines in {export_seconds:.1f} s"),
     ]
