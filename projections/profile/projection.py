@@ -16,7 +16,7 @@ from projections.profile import document
 TOPICS = topics(
     "Contact.Created", "Contact.Updated", "Contact.VariablesChanged", "Contact.Removed",
     "Contact.SubscriptionChanged", "Contact.Blacklisted", "Contact.Unblacklisted",
-    "Contact.NoteAdded", "Contact.NoteDeleted", "Template.Created", "Template.Approved",
+    "Contact.NoteAdded", "Contact.NoteDeleted", "Template.Created", "Template.Revised", "Template.Approved",
     "Activity.Recorded",
 )
 _CONTACT_COLUMNS = ("id", "domain", "user_id", "email", "phone", "created_at", "version", "position", "doc")
@@ -90,7 +90,7 @@ def apply(cur: Cursor[Any], batch: Batch) -> None:
     _write_domains(cur, view, domain_delta)
     if consents:
         copy_rows(cur, f"{view}.profile_consents", _CONSENT_COLUMNS, consents)
-    _write_notes(cur, batch, notes_added, notes_deleted)
+    _write_notes(cur, batch, notes_added, notes_deleted, sorted(removed))
     _write_templates(cur, view, templates)
 
 
@@ -119,11 +119,16 @@ def _write_domains(cur: Cursor[Any], view: str, delta: dict[str, int]) -> None:
             sorted(delta.items()))
 
 
-def _write_notes(cur: Cursor[Any], batch: Batch, added: list[tuple[Any, ...]], deleted: list[str]) -> None:
+def _write_notes(cur: Cursor[Any], batch: Batch, added: list[tuple[Any, ...]], deleted: list[str],
+                 removed_contacts: list[str]) -> None:
     view = batch.view
     if added:
         copy_rows(cur, f"{view}.profile_notes",
                   ("note_id", "contact_id", "domain", "author", "created_at", "sealed_text", "position"), added)
+    if removed_contacts:  # a removed contact's notes go with it, texts included
+        cur.execute(f"DELETE FROM {view}.profile_notes WHERE contact_id = ANY(%s::uuid[]) RETURNING note_id",
+                    (removed_contacts,))
+        deleted = deleted + [row[0] for row in cur.fetchall()]
     if deleted:
         cur.execute(f"DELETE FROM {view}.profile_notes WHERE note_id = ANY(%s)", (deleted,))
         # The application shreds the pad right after storing NoteDeleted; doing it again
@@ -141,6 +146,11 @@ def _write_templates(cur: Cursor[Any], view: str, facts: list[Fact]) -> None:
                 "ON CONFLICT (id) DO NOTHING",
                 (fact.originator_id, data["domain"], data["channel"], data["name"], data["subject"], data["body"],
                  orjson.dumps(data.get("bodies") or {}).decode(), fact.at, fact.at, fact.position))
+        elif fact.kind == "Template.Revised":  # new content is a draft again until approved
+            cur.execute(f"UPDATE {view}.profile_templates SET subject = %s, body = %s, bodies = %s::jsonb, "
+                        "status = 'draft', updated_at = %s, position = %s WHERE id = %s",
+                        (data["subject"], data["body"], orjson.dumps(data.get("bodies") or {}).decode(), fact.at,
+                         fact.position, fact.originator_id))
         elif fact.kind == "Template.Approved":
             cur.execute(f"UPDATE {view}.profile_templates SET status = 'approved', updated_at = %s, position = %s "
                         "WHERE id = %s", (fact.at, fact.position, fact.originator_id))

@@ -125,6 +125,32 @@ def test_notes_are_sealed_and_deleted_text_is_gone(container, runner):
     assert "ZX-42" not in dump and "Prefers calls" not in dump
 
 
+def test_removing_a_contact_takes_its_notes_and_their_texts(container, runner):
+    app, reads = container.app, container.read_model
+    ann, _ = app.create_contact("shop", {"email": "ann@example.com"}, {}, api())
+    note, _ = app.add_note("shop", ann.id, "Allergic to cold calls", "maria", api())
+    runner.catch_up()
+    # Removal through the batch path (as from Kafka): the projection, not the API call, shreds.
+    app._run(lambda uow: handlers.remove_contact(uow, handlers.contact(uow, "shop", ann.id), api()))
+    runner.catch_up()
+    assert reads.notes("shop", ann.id) == []
+    with psycopg.connect(container.database_url) as conn:
+        left = conn.execute(f'SELECT count(*) FROM "{container.settings.db_schema}".profiles_note_pads '
+                            "WHERE note_id = %s", (note,)).fetchone()[0]
+    assert left == 0
+
+
+def test_a_revised_template_is_a_draft_again(container, runner):
+    app, reads = container.app, container.read_model
+    template, _ = app.create_template("shop", "email", "Welcome", "Hi", "Hello!", {}, api())
+    app.approve_template("shop", template.id, api())
+    app.revise_template("shop", template.id, "Hi {{ firstName }}", "Hello again!", {"et": "Tere jälle!"}, api())
+    runner.catch_up()
+    revised = reads.template("shop", template.id)
+    assert (revised["status"], revised["subject"], revised["body"], revised["bodies"]) == (
+        "draft", "Hi {{ firstName }}", "Hello again!", {"et": "Tere jälle!"})
+
+
 def test_templates(container, runner):
     app, reads = container.app, container.read_model
     template, _ = app.create_template("shop", "email", "Welcome", "Hi {{ firstName }}", "Hello!", {"et": "Tere!"}, api())
