@@ -163,11 +163,26 @@ def prefetch(uow: UnitOfWork, envelopes: list[Envelope]) -> None:
         except errors.DomainError:
             continue
         ids.extend(claim_id(envelope.domain, k, v) for k, v in identifiers.items())
+        if envelope.type == "contact.upserted":
+            ids.extend(claim_id(envelope.domain, k, v) for k, v in _new_identifiers(envelope.data).items())
         if envelope.type == "activity":
             ids.append(uuid5(_ACTIVITY_NAMESPACE, envelope.receipt))
     uow.prefetch(ids)
     owners = {a.contact_id for a in uow.aggregates.values() if isinstance(a, IdentifierClaim) and a.contact_id}
     uow.prefetch(owners)
+
+
+def _new_identifiers(data: dict[str, Any]) -> dict[str, str]:
+    """The identifiers an upsert gives the contact in ``data`` (checked for being free,
+    then claimed): prefetched too, else each is one SELECT. Invalid ones are left to apply."""
+    found: dict[str, str] = {}
+    for kind in values.IDENTIFIER_KINDS:
+        if isinstance(data.get(kind), str):
+            try:
+                found.update(handlers.normalise_identifiers({kind: data[kind]}))
+            except errors.DomainError:
+                pass
+    return found
 
 
 def apply(uow: UnitOfWork, envelope: Envelope, meta: Meta) -> UUID:
