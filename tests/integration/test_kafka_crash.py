@@ -95,6 +95,9 @@ def _kill_restart_and_check(app, settings, topic, last, kills, rng, log_path) ->
     process = _consumer(settings, log_path)
     try:
         wait_applied(app, topic, last, timeout=120)
+        # SIGTERM only once it runs (a signal during interpreter start-up just kills it).
+        wait_for(lambda: log_path.read_text(errors="replace").count("consumer starting") == len(kills) + 1,
+                 message="consumer started")
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0

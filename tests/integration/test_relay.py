@@ -3,8 +3,12 @@ broker's acknowledgement and the stored position. Real broker, real PostgreSQL."
 
 from __future__ import annotations
 
-import threading
-import time
+import os
+import random
+import signal
+import subprocess
+import sys
+from functools import partial
 
 import orjson
 import pytest
@@ -12,6 +16,7 @@ from prometheus_client import REGISTRY
 
 from consumers.relay import OutboundRelay
 from consumers.worker import ThreadWorker
+from domain import handlers
 from domain.meta import Meta
 from tests.integration.conftest import read_topic, wait_for
 
@@ -107,19 +112,9 @@ def test_only_one_relay_publishes_at_a_time(kafka_container):
     records = read_topic(settings.kafka_bootstrap_servers, settings.outbound_topic, expected=8)
     assert len({r.key for r in records}) == len(records) == 8
     assert a.error is None and b.error is None
-    assert isinstance(threading.current_thread(), threading.Thread)
 
 
 def test_sigkill_of_the_relay_process_neither_loses_nor_repeats_a_send(kafka_container, tmp_path):
-    import os
-    import random
-    import signal
-    import subprocess
-    import sys
-    from functools import partial
-
-    from domain import handlers
-
     app, settings = kafka_container.app, kafka_container.settings
     contact, template = _sendable(app)
     n = 1000
@@ -128,30 +123,38 @@ def test_sigkill_of_the_relay_process_neither_loses_nor_repeats_a_send(kafka_con
     env = {**os.environ, "DATABASE_URL": settings.database_url, "PROFILES_DB_SCHEMA": settings.db_schema,
            "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers, "PROFILES_OUTBOUND_TOPIC": settings.outbound_topic}
     checker = OutboundRelay(app, settings)
-    rng = random.Random(11)
-    kills = []
-    with open(tmp_path / "relay.log", "ab") as log:
-        for _ in range(3):
-            before = checker.load().position
-            process = subprocess.Popen([sys.executable, "-m", "profiles.cli", "relay", "--batch-size", "20"],
-                                       env=env, stdout=log, stderr=subprocess.STDOUT)
-            try:
-                wait_for(lambda before=before: checker.load().position > before, timeout=60, interval=0.005,
-                         message="relay progress")
-                time.sleep(rng.uniform(0.0, 0.15))
-            finally:
-                process.send_signal(signal.SIGKILL)
-                process.wait()
-            kills.append(checker.load().position)
-        process = subprocess.Popen([sys.executable, "-m", "profiles.cli", "relay", "--batch-size", "20"],
-                                   env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            wait_for(lambda: _caught_up(checker, app), timeout=60, message="relay caught up")
-        finally:
-            process.send_signal(signal.SIGTERM)
-            assert process.wait(timeout=30) == 0
     head = app.recorder.max_notification_id()
-    assert any(0 < k < head for k in kills), kills
+    rng = random.Random(11)
+    kills: list[int] = []
+    log_path = tmp_path / "relay.log"
+
+    def relay() -> subprocess.Popen:
+        with open(log_path, "ab") as log:
+            return subprocess.Popen([sys.executable, "-m", "profiles.cli", "relay", "--batch-size", "5"],
+                                    env=env, stdout=log, stderr=subprocess.STDOUT)
+
+    # Kill after a random stretch of progress, so the signal lands mid-stream.
+    while len(kills) < 3 and checker.load().position < head - 300:
+        target = checker.load().position + rng.randint(50, 250)
+        process = relay()
+        try:
+            wait_for(lambda target=target: checker.load().position >= target, timeout=60, interval=0.002,
+                     message="relay progress")
+        finally:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+        kills.append(checker.load().position)
+    assert len(kills) == 3 and all(0 < k < head for k in kills), kills
+
+    process = relay()
+    try:
+        wait_for(lambda: _caught_up(checker, app), timeout=60, message="relay caught up")
+        # SIGTERM only once it runs (a signal during interpreter start-up just kills it).
+        wait_for(lambda: log_path.read_text(errors="replace").count("relay starting") == len(kills) + 1,
+                 message="relay started")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
     records = read_topic(settings.kafka_bootstrap_servers, settings.outbound_topic, expected=n)
     ids = [r.key for r in records]
     assert len(ids) == len(set(ids)) == n
