@@ -72,7 +72,7 @@ def replicate(url: str, schema: str, target_rows: int, quiet: bool, seed: int = 
                     if same_domain:
                         state = _rewrite_identifiers(state, copy_no)
                     else:
-                        state = _DOMAIN.sub(lambda m: b'"domain":"%s%s"' % (m.group(1), suffix), state)
+                        state = _DOMAIN.sub(lambda m, suffix=suffix: b'"domain":"%s%s"' % (m.group(1), suffix), state)
                     copy.write_row((new_id(originator_id), version, topic, state))
             have += len(take)
             bar.update(len(take))
