@@ -83,14 +83,17 @@ def create_topics(bootstrap: str, names: list[str], partitions: int = 3) -> None
 
 
 if __name__ == "__main__":  # a broker in the foreground, for benchmarks and manual tries
+    import signal
     import sys
     import tempfile
 
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     broker = TansuBroker(Path(tempfile.mkdtemp()) / "broker.log").start()
     print(broker.bootstrap, flush=True)
     try:
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
+        pass
+    finally:
         broker.stop()
-        sys.exit(0)
