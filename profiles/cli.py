@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
 from types import ModuleType
 
@@ -48,10 +49,15 @@ def _serve(args: argparse.Namespace) -> int:
         if hasattr(area, "add_workers"):
             area.add_workers(runtime)
     app = create_app(container, runtime)
-    with runtime:
-        uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level="info",
-                    access_log=False)  # URLs of searches carry emails and phones: no PII in logs
-    container.close()
+    # uvicorn re-raises SIGTERM after its graceful shutdown; with the default handler that
+    # would kill the process before the workers stop, so turn it into a normal exit.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        with runtime:
+            uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level="info",
+                        access_log=False)  # URLs of searches carry emails and phones: no PII in logs
+    finally:
+        container.close()
     return 0
 
 
