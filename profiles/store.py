@@ -45,6 +45,22 @@ class ProfilesRecorder(PostgresProcessRecorder):
             "WHERE originator_id = ANY(%b::{id_type}[]) ORDER BY originator_id, originator_version"
         ).format(schema=schema, table=Identifier(self.events_table_name),
                  id_type=Identifier(datastore.originator_id_type))
+        # With snapshots (long contact histories, bench B7) a prefetch reads the latest
+        # snapshot of each aggregate and only the events after it.
+        snapshots = Identifier(self.events_table_name.removesuffix("events") + "snapshots")
+        self.snapshots_regclass = f"{datastore.schema}.{self.events_table_name.removesuffix('events')}snapshots"
+        self.select_many_from_snapshots_statement = SQL(
+            "WITH snap AS (SELECT DISTINCT ON (originator_id) originator_id, originator_version, topic, state "
+            "FROM {schema}.{snapshots} WHERE originator_id = ANY(%(ids)b::{id_type}[]) "
+            "ORDER BY originator_id, originator_version DESC) "
+            "SELECT originator_id, originator_version, topic, state FROM snap UNION ALL "
+            "SELECT e.originator_id, e.originator_version, e.topic, e.state FROM {schema}.{table} e "
+            "LEFT JOIN snap s ON s.originator_id = e.originator_id "
+            "WHERE e.originator_id = ANY(%(ids)b::{id_type}[]) AND e.originator_version > COALESCE(s.originator_version, 0) "
+            "ORDER BY originator_id, originator_version"
+        ).format(schema=schema, table=Identifier(self.events_table_name), snapshots=snapshots,
+                 id_type=Identifier(datastore.originator_id_type))
+        self._has_snapshots = False
         self.insert_receipts_statement = SQL("INSERT INTO {} (key) SELECT unnest(%b::text[])").format(
             self.receipts_table)
 
@@ -75,7 +91,13 @@ class ProfilesRecorder(PostgresProcessRecorder):
         if not originator_ids:
             return found
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(self.select_many_statement, (list(originator_ids),), prepare=True)
+            if not self._has_snapshots:
+                curs.execute("SELECT to_regclass(%s) IS NOT NULL AS present", (self.snapshots_regclass,))
+                self._has_snapshots = bool(curs.fetchone()["present"])
+            if self._has_snapshots:
+                curs.execute(self.select_many_from_snapshots_statement, {"ids": list(originator_ids)}, prepare=True)
+            else:
+                curs.execute(self.select_many_statement, (list(originator_ids),), prepare=True)
             for row in curs.fetchall():
                 found.setdefault(row["originator_id"], []).append(StoredEvent(
                     originator_id=row["originator_id"], originator_version=row["originator_version"],
