@@ -18,17 +18,21 @@ Page = tuple[list[dict[str, Any]], str | None]
 MAX_DAYS = 30
 
 
-def _union(view: str, extra: str, types: bool) -> str:
+def _union(view: str, extra: str, types: bool, branch_tail: str = "") -> str:
+    """``branch_tail`` (an ORDER BY … LIMIT) is applied inside each branch: the planner
+    then merges two short index scans (Merge Append) instead of sorting every entry of
+    the window, which for a 100 000-event contact is ~33 000 rows per page."""
     feed_types = " AND type = ANY(%(types)s)" if types else ""
     segment_types = " AND 'segment.' || kind = ANY(%(types)s)" if types else ""
     return (
-        f"SELECT id, type, occurred_at, summary, data FROM {view}.activity_feed "
-        f"WHERE domain = %(domain)s AND contact_id = %(contact)s{extra}{feed_types} "
+        f"(SELECT id, type, occurred_at, summary, data FROM {view}.activity_feed "
+        f"WHERE domain = %(domain)s AND contact_id = %(contact)s{extra}{feed_types}{branch_tail}) "
         "UNION ALL "
-        "SELECT id, 'segment.' || kind, occurred_at, "
+        "(SELECT id, 'segment.' || kind, occurred_at, "
         "CASE kind WHEN 'entered' THEN 'Entered segment ' ELSE 'Exited segment ' END || segment_name, "
         "json_build_object('segmentId', segment_id, 'segmentName', segment_name) "
-        f"FROM {view}.segment_history WHERE domain = %(domain)s AND contact_id = %(contact)s{extra}{segment_types}")
+        f"FROM {view}.segment_history WHERE domain = %(domain)s AND contact_id = %(contact)s{extra}{segment_types}"
+        f"{branch_tail})")
 
 
 def _entry(r: tuple[Any, ...]) -> dict[str, Any]:
@@ -48,8 +52,8 @@ def page(conn: Connection[Any], view: str, domain: str, contact_id: UUID, *, day
         at, entry = decode(cursor, 2)
         params.update(at=at, entry=entry)
         extra += " AND (occurred_at, id) < (%(at)s::timestamptz, %(entry)s::uuid)"
-    rows = conn.execute(f"{_union(view, extra, bool(types))} ORDER BY occurred_at DESC, id DESC LIMIT %(limit)s",
-                        params).fetchall()
+    newest = " ORDER BY occurred_at DESC, id DESC LIMIT %(limit)s"
+    rows = conn.execute(f"{_union(view, extra, bool(types), newest)}{newest}", params).fetchall()
     more = len(rows) > limit
     rows = rows[:limit]
     return [_entry(r) for r in rows], (encode(iso(rows[-1][2]), rows[-1][0]) if more else None)
