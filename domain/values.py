@@ -73,10 +73,30 @@ def email(value: str) -> str:
         raise InvalidInput(f"invalid email: {e}") from None
 
 
+# The everyday address (ASCII dot-atoms, an ordinary public domain) is checked by one
+# regular expression: email_validator costs ~30 µs a call, a third of an envelope's
+# validation. Anything else — quoted or non-ASCII parts, special-use domains, long
+# addresses — goes to email_validator, which stays the authority on what is valid.
+_ATOM = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_PLAIN_EMAIL = re.compile(rf"({_ATOM}(?:\.{_ATOM})*)@((?:{_LABEL}\.)+[a-z]{{2,24}})")
+_SPECIAL_USE = frozenset({"arpa", "invalid", "local", "localhost", "onion", "test", "example", "home", "lan", "internal",
+                          "intranet", "corp", "private", "localdomain"})
+
+
+def _plain_email(value: str) -> str | None:
+    match = _PLAIN_EMAIL.fullmatch(value)
+    if match is None or len(value) > 254 or len(match[1]) > 64:
+        return None
+    if match[2].rsplit(".", 1)[1] in _SPECIAL_USE or "--" in match[2]:  # "--": IDNA, left to the library
+        return None
+    return value
+
+
 @lru_cache(maxsize=65536)
 def _email(value: str) -> str:
     # Syntax only: deliverability would need DNS, and upstream systems know better.
-    return validate_email(value, check_deliverability=False).normalized.lower()
+    return _plain_email(value) or validate_email(value, check_deliverability=False).normalized.lower()
 
 
 def phone(value: str) -> str:
