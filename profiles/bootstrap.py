@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,8 +43,16 @@ class Container:
         self.app.close()
 
 
+def tune_garbage_collector() -> None:
+    """The aggregate cache keeps up to 100 000 aggregates alive; with CPython's default
+    thresholds every few thousand allocations walk them (bench B1: ~30 % of a batch).
+    Collect the young generation less often; the objects a batch creates die young."""
+    gc.set_threshold(50_000, 20, 100)
+
+
 def build(settings: Settings | None = None) -> Container:
     settings = settings or Settings()
+    tune_garbage_collector()
     url, server = resolve_url(settings.database_url, settings.data_dir)
     if settings.db_schema != "public":
         ensure_schema(url, settings.db_schema)
