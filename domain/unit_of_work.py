@@ -44,6 +44,12 @@ class UnitOfWork:
         # looked up three times (resolve, check, claim); one miss is enough. Only for
         # one attempt: a conflict replays the batch with a fresh unit of work.
         self.absent: set[UUID] = set()
+        # Aggregates read from the store in this attempt (fresh), and the cached ones a
+        # refusal rested on, with the stored version they had: another process may have
+        # changed those since (the cache is not fast-forwarded), so they are checked in
+        # one query before the batch is saved.
+        self.loaded: set[UUID] = set()
+        self.relied_on: dict[UUID, int] = {}
 
     @property
     def app(self) -> Application[UUID]:
@@ -75,12 +81,16 @@ class UnitOfWork:
             if aggregate is not None:
                 cache.put(i, aggregate)
                 self.aggregates[i] = aggregate
+                self.loaded.add(i)
 
     def get(self, aggregate_id: UUID, kind: type[A]) -> A | None:
         aggregate = self.aggregates.get(aggregate_id)
         if aggregate is None:
             if aggregate_id in self.absent:
                 return None
+            cache = self._app.repository.cache
+            if cache is None or aggregate_id not in cache.cache:
+                self.loaded.add(aggregate_id)
             try:
                 aggregate = self._app.repository.get(aggregate_id)
             except AggregateNotFoundError:
@@ -100,20 +110,27 @@ class UnitOfWork:
     def _begin_command(self) -> None:
         self._touched = {}
 
-    def _forget_unchanged(self) -> bool:
-        """Drop the aggregates the current command read but nothing in this batch has
-        changed, here and in the application's cache, so the next get reads the store.
-        Whether there was any."""
-        stale = [i for i in self._touched if not self.aggregates[i].pending_events]
-        cache = self._app.repository.cache
-        for aggregate_id in stale:
-            del self.aggregates[aggregate_id]
-            if cache is not None:
-                try:
-                    cache.get(aggregate_id, evict=True)
-                except KeyError:
-                    pass
-        return bool(stale)
+    def _rely_on_touched(self) -> None:
+        """The current command was refused: remember the cached aggregates it read."""
+        for aggregate_id in self._touched:
+            if aggregate_id not in self.loaded:
+                aggregate = self.aggregates[aggregate_id]
+                self.relied_on.setdefault(aggregate_id, aggregate.version - len(aggregate.pending_events))
+
+    def stale_reliances(self) -> list[UUID]:
+        """The relied-on aggregates whose stored version moved on since they were cached."""
+        if not self.relied_on:
+            return []
+        ids = list(self.relied_on)
+        max_versions = getattr(self._app.recorder, "max_versions", None)
+        if max_versions is not None:
+            stored = max_versions(ids)
+        else:
+            stored = {}
+            for i in ids:
+                last = self._app.recorder.select_events(i, desc=True, limit=1)
+                stored[i] = last[0].originator_version if last else 0
+        return [i for i, version in self.relied_on.items() if stored.get(i, 0) != version]
 
     def _command_recorded(self) -> bool:
         """Did the current command record any event (on an aggregate it touched)?"""
@@ -156,10 +173,8 @@ def run_batch(
                     results.append(refused[index])
                     continue
                 result, recorded = _run_command(uow, command)
-                if recorded is False and uow._forget_unchanged():
-                    # A refusal may rest on a cached aggregate another process changed
-                    # since (the cache is not fast-forwarded): judge it once more, fresh.
-                    result, recorded = _run_command(uow, command)
+                if recorded is False:
+                    uow._rely_on_touched()
                 results.append(result)
                 if recorded:
                     # A command raised after recording an event: drop this attempt
@@ -169,6 +184,11 @@ def run_batch(
                     break
             if dirty:
                 _evict(app, uow)
+                continue
+            if stale := uow.stale_reliances():
+                # A refusal rested on a cached aggregate another process changed since:
+                # replay the batch, reading those fresh, before saving anything.
+                _evict_ids(app, stale)
                 continue
             kwargs = save_kwargs(uow) if save_kwargs else {}
             recordings = _save(app, uow, tracking, kwargs)
@@ -219,9 +239,13 @@ def _save(app: Application[UUID], uow: UnitOfWork, tracking: Tracking | None, kw
 
 
 def _evict(app: Application[UUID], uow: UnitOfWork) -> None:
+    _evict_ids(app, uow.aggregates)
+
+
+def _evict_ids(app: Application[UUID], ids: Iterable[UUID]) -> None:
     cache = app.repository.cache
     if cache is not None:
-        for aggregate_id in uow.aggregates:
+        for aggregate_id in ids:
             try:
                 cache.get(aggregate_id, evict=True)
             except KeyError:

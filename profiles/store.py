@@ -61,6 +61,11 @@ class ProfilesRecorder(PostgresProcessRecorder):
         ).format(schema=schema, table=Identifier(self.events_table_name), snapshots=snapshots,
                  id_type=Identifier(datastore.originator_id_type))
         self._has_snapshots = False
+        self.max_versions_statement = SQL(
+            "SELECT originator_id, max(originator_version) AS version FROM {schema}.{table} "
+            "WHERE originator_id = ANY(%b::{id_type}[]) GROUP BY originator_id"
+        ).format(schema=schema, table=Identifier(self.events_table_name),
+                 id_type=Identifier(datastore.originator_id_type))
         self.insert_receipts_statement = SQL("INSERT INTO {} (key) SELECT unnest(%b::text[])").format(
             self.receipts_table)
 
@@ -103,6 +108,12 @@ class ProfilesRecorder(PostgresProcessRecorder):
                     originator_id=row["originator_id"], originator_version=row["originator_version"],
                     topic=row["topic"], state=bytes(row["state"])))
         return found
+
+    def max_versions(self, originator_ids: Sequence[Any]) -> dict[Any, int]:
+        """Each aggregate's stored version, in one round trip (a batch's staleness check)."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self.max_versions_statement, (list(originator_ids),), prepare=True)
+            return {row["originator_id"]: row["version"] for row in curs.fetchall()}
 
     def select_receipts(self, keys: list[str]) -> list[str]:
         with self.datastore.transaction(commit=False) as curs:
