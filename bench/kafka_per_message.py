@@ -1,7 +1,7 @@
 """Ingest rate through the broker: batched consumer vs one ingest call per message.
 
     KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 DATABASE_URL=postgresql://… \\
-        python -m profiles.kafka_throughput --events 50000 --baseline-events 3000
+        python -m bench.kafka_per_message --events 50000 --baseline-events 3000
 
 Both runs use ``ContactEventConsumer`` (decode, validate, DLQ, tracking — everything),
 each on its own freshly filled 3-partition topic and its own fresh schema, in the same
