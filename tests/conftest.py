@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -35,14 +36,21 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server.cleanup()
 
 
-@pytest.fixture
-def schema(database_url: str) -> Iterator[str]:
+@contextmanager
+def fresh_schema(database_url: str) -> Iterator[str]:
+    """A new, empty PostgreSQL schema for one test (or module), dropped afterwards."""
     name = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{name}"')
     yield name
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+
+@pytest.fixture
+def schema(database_url: str) -> Iterator[str]:
+    with fresh_schema(database_url) as name:
+        yield name
 
 
 @pytest.fixture

@@ -14,8 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
+
+from tests.conftest import fresh_schema
 
 KEYS = {"shop": "k-shop", "blog": "k-blog", "*": "k-admin"}
 ADMIN = {"Authorization": f"Bearer {KEYS['*']}"}
@@ -88,12 +89,8 @@ def problem_code(response: Any) -> str:
 
 @pytest.fixture(scope="module")
 def api_schema(database_url: str) -> Iterator[str]:
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{name}"')
-    yield name
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+    with fresh_schema(database_url) as name:
+        yield name
 
 
 @pytest.fixture(scope="module")
