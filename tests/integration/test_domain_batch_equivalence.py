@@ -32,8 +32,8 @@ def workload(n: int, people: int, seed: int = 7) -> list[dict]:
             "contact.variables_set": lambda: {"variables": {rng.choice("abc"): rng.choice([1, True, "x", None])}},
             "subscription.changed": lambda: {"channel": rng.choice(["email", "telegram", "sms"]),
                                              "status": rng.choice(["subscribed", "unsubscribed"]),
-                                             **({"address": f"chat-{p}"} if rng.random() < 0.5 else {})},
-            "activity": lambda: {"name": "orderPlaced", "properties": {"n": i}},
+                                             **({"address": f"chat-{p}"} if rng.random() < 0.5 else {})},  # noqa: B023 - called at once
+            "activity": lambda: {"name": "orderPlaced", "properties": {"n": i}},  # noqa: B023 - called at once
             "blacklist.added": lambda: {"channel": "email", "reason": "manual"},
             "blacklist.removed": lambda: {"channel": "email"},
             "contact.removed": lambda: {},
