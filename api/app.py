@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from api import errors, metrics
@@ -49,8 +48,8 @@ def create_app(container: Any, runtime: Any = None) -> FastAPI:
         log.warning("PROFILES_API_KEYS is not set: the API is open to anyone who can reach it")
 
     errors.install(app)
-    app.middleware("http")(_limit_body)
-    app.middleware("http")(metrics.middleware(metrics.install(container)))
+    app.add_middleware(BodyLimit)
+    app.add_middleware(metrics.Observe, latency=metrics.install(container))  # outermost: times everything
     for module in ROUTERS:
         app.include_router(module.router)
     _include_page(app)
@@ -69,13 +68,22 @@ def _include_page(app: FastAPI) -> None:
     app.include_router(page.router)
 
 
-async def _limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    limit = MAX_EVENTS_BODY if request.url.path.endswith("/events") else MAX_BODY
-    length = request.headers.get("content-length")
-    if length is not None and (not length.isdigit() or int(length) > limit):
-        return errors.problem(413, "payload_too_large", "Request body too large",
-                              f"the body may be at most {limit} bytes", request.url.path)
-    return await call_next(request)
+class BodyLimit:
+    """Refuses a body larger than its route may take before it is read (pure ASGI)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            limit = MAX_EVENTS_BODY if scope["path"].endswith("/events") else MAX_BODY
+            length = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"content-length"), None)
+            if length is not None and (not length.isdigit() or int(length) > limit):
+                response = errors.problem(413, "payload_too_large", "Request body too large",
+                                          f"the body may be at most {limit} bytes", scope["path"])
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
