@@ -30,7 +30,7 @@ class ContactProfiles(Application[UUID]):
     env: ClassVar[dict[str, str]] = {
         # Writers in other processes are detected by version conflicts, not by reading
         # ahead on every get; the batch evicts and retries on conflict.
-        "AGGREGATE_CACHE_MAXSIZE": "100000",
+        "AGGREGATE_CACHE_MAXSIZE": "500000",  # ~1.5 GB at most; a miss costs a round trip
         "AGGREGATE_CACHE_FASTFORWARD": "n",
         "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",
     }

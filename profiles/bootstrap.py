@@ -44,7 +44,7 @@ class Container:
 
 
 def tune_garbage_collector() -> None:
-    """The aggregate cache keeps up to 100 000 aggregates alive; with CPython's default
+    """The aggregate cache keeps up to 500 000 aggregates alive; with CPython's default
     thresholds every few thousand allocations walk them (bench B1: ~30 % of a batch).
     Collect the young generation less often; the objects a batch creates die young."""
     gc.set_threshold(50_000, 20, 100)
