@@ -8,12 +8,9 @@ import pytest
 
 from domain import errors, handlers
 from domain.meta import Meta
+from tests.unit.history import head
 
 AT = Meta(method="import", actor="loader", occurred_at=datetime(2026, 1, 1, 10, tzinfo=UTC))
-
-
-def head(app) -> int:
-    return app.recorder.max_notification_id() or 0
 
 
 def topics(app, since: int = 0) -> list[str]:

@@ -8,17 +8,10 @@ import pytest
 
 from domain import errors
 from domain.meta import Meta
+from tests.unit.history import head, new_events
 
 T0 = datetime(2026, 1, 1, 10, tzinfo=UTC)
 AT = Meta(method="api", actor="tester", occurred_at=T0)
-
-
-def head(app) -> int:
-    return app.recorder.max_notification_id() or 0
-
-
-def new_events(app, since: int) -> list:
-    return [app.mapper.to_domain_event(n) for n in app.recorder.select_notifications(since + 1, 1000)]
 
 
 @pytest.fixture

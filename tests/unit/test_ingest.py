@@ -9,17 +9,10 @@ import pytest
 
 from domain import errors, ingest
 from domain.meta import Meta
+from tests.unit.history import head
+from tests.unit.history import new_event_names as new_events
 
 AT = Meta(method="api", actor="tester", occurred_at=datetime(2026, 1, 1, 10, tzinfo=UTC))
-
-
-def head(app) -> int:
-    return app.recorder.max_notification_id() or 0
-
-
-def new_events(app, since: int) -> list[str]:
-    return [type(app.mapper.to_domain_event(n)).__qualname__
-            for n in app.recorder.select_notifications(since + 1, 1000)]
 
 
 def envelope(type_: str, contact: dict, data: dict | None = None, event_id: str | None = None, **extra) -> dict:

@@ -8,16 +8,9 @@ import pytest
 
 from domain import errors, ingest
 from domain.meta import Meta
+from tests.unit.history import head, new_events
 
 AT = Meta(method="ui", actor="marketer@shop", occurred_at=datetime(2026, 1, 1, 10, tzinfo=UTC))
-
-
-def head(app) -> int:
-    return app.recorder.max_notification_id() or 0
-
-
-def new_events(app, since: int) -> list:
-    return [app.mapper.to_domain_event(n) for n in app.recorder.select_notifications(since + 1, 1000)]
 
 
 def from_kafka(app, contact: dict, channel: str, status: str, address: str | None = None) -> object:
