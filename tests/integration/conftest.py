@@ -1,4 +1,5 @@
-"""Integration fixtures: one Kafka-compatible broker per test session.
+"""Integration fixtures: a projection runner over a test's schema; one Kafka-compatible
+broker per test session.
 
 ``KAFKA_BOOTSTRAP_SERVERS`` points the tests at an existing broker; otherwise Tansu is
 started on a free loopback port and stopped when the session ends. Every test gets its
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from projections.runner import ProjectionRunner
 from tests.integration.kafka_broker import TansuBroker, create_topics, wait_until_answers
 
 
@@ -148,3 +150,11 @@ def run_consumer(kafka_container):
         worker.stop()
     for worker in workers:
         assert worker.error is None, f"consumer failed: {worker.error!r}"
+
+
+@pytest.fixture
+def runner(container) -> ProjectionRunner:
+    """The projections over the test's schema, driven by the test (``runner.catch_up()``)."""
+    runner = ProjectionRunner(container.database_url, container.settings.db_schema)
+    runner.ensure_tables()
+    return runner

@@ -8,18 +8,10 @@ import pytest
 
 from domain.ingest import parse
 from domain.meta import Meta
-from projections.runner import ProjectionRunner
 
 
 def api() -> Meta:
     return Meta(method="api", actor="key-shop")
-
-
-@pytest.fixture
-def runner(container):
-    runner = ProjectionRunner(container.database_url, container.settings.db_schema)
-    runner.ensure_tables()
-    return runner
 
 
 def _ingest(app, envelopes: list[dict]) -> None:

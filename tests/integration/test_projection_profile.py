@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import psycopg
-import pytest
 
 from domain import handlers
 from domain.ingest import parse
@@ -15,13 +14,6 @@ from projections.runner import ProjectionRunner
 
 def api() -> Meta:
     return Meta(method="api", actor="key-shop")
-
-
-@pytest.fixture
-def runner(container):
-    runner = ProjectionRunner(container.database_url, container.settings.db_schema)
-    runner.ensure_tables()
-    return runner
 
 
 def _envelope(event_id: str, kind: str, contact: dict, data: dict, at: datetime | None = None) -> dict:

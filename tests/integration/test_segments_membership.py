@@ -5,22 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from domain.ingest import parse
 from domain.meta import Meta
-from projections.runner import ProjectionRunner
 
 
 def api(at: datetime | None = None) -> Meta:
     return Meta(method="api", actor="key-shop", occurred_at=at or datetime.now(tz=UTC))
-
-
-@pytest.fixture
-def runner(container):
-    runner = ProjectionRunner(container.database_url, container.settings.db_schema)
-    runner.ensure_tables()
-    return runner
 
 
 def _ids(items: list[dict]) -> set[str]:
