@@ -17,7 +17,6 @@ event once). Each projection still has its own tables and its own tracking row.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +30,7 @@ from projections.copying import create_staging
 from projections.events import Fact, decode
 from projections.profile import projection as profile
 from projections.segments import projection as segments
+from projections.worker import ThreadWorker
 
 log = logging.getLogger(__name__)
 
@@ -119,8 +119,10 @@ def connect(database_url: str) -> Connection[Any]:
     return conn
 
 
-class ProjectionRunner:
+class ProjectionRunner(ThreadWorker):
     """Runs the projections in a thread: ``start()`` / ``stop()`` (a Runtime worker)."""
+
+    thread_name = "projections"
 
     def __init__(self, database_url: str, events_schema: str, *, view_schema: str | None = None,
                  batch_size: int = 1000, idle_timeout: float = 0.25) -> None:
@@ -130,8 +132,7 @@ class ProjectionRunner:
         self.batch_size = batch_size
         self.idle_timeout = idle_timeout
         self.before_commit: Callable[[], None] | None = None
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__()
         self.error: BaseException | None = None
 
     def ensure_tables(self) -> None:
@@ -159,15 +160,7 @@ class ProjectionRunner:
 
     def start(self) -> None:
         self.ensure_tables()
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._loop, name="projections", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        super().start()
 
     def run_forever(self) -> None:
         self.ensure_tables()
