@@ -24,14 +24,21 @@ COLUMNS = ("id", "domain", "contact_id", "occurred_at", "position", "type", "nam
 
 
 def apply(cur: Cursor[Any], batch: Batch) -> None:
+    out = rows(batch)
+    if out:
+        copy_rows(cur, f"{batch.view}.activity_feed", COLUMNS, out)
+
+
+def rows(batch: Batch) -> list[tuple[Any, ...]]:
+    """The feed rows of a run of events (the profile projection has set ``batch.domains``)."""
     domains = batch.domains
-    rows = []
+    out = []
     dumps = orjson.dumps
+    kinds = _KINDS
     for fact in batch.facts:
-        if fact.kind not in _KINDS:
+        if fact.kind not in kinds:
             continue
         row = entry(fact, domains.get(fact.originator_id))
         if row is not None:
-            rows.append((*row[:8], dumps(row[8]).decode()))
-    if rows:
-        copy_rows(cur, f"{batch.view}.activity_feed", COLUMNS, rows)
+            out.append((*row[:8], dumps(row[8]).decode()))
+    return out

@@ -3,6 +3,7 @@ consent history and sealed notes."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -19,8 +20,8 @@ TOPICS = topics(
     "Contact.NoteAdded", "Contact.NoteDeleted", "Template.Created", "Template.Revised", "Template.Approved",
     "Activity.Recorded",
 )
-_CONTACT_COLUMNS = ("id", "domain", "user_id", "email", "phone", "created_at", "version", "position", "doc")
-_CONSENT_COLUMNS = ("contact_id", "version", "domain", "channel", "status", "previous_status", "address",
+CONTACT_COLUMNS = ("id", "domain", "user_id", "email", "phone", "created_at", "version", "position", "doc")
+CONSENT_COLUMNS = ("contact_id", "version", "domain", "channel", "status", "previous_status", "address",
                     "reason", "method", "actor", "occurred_at", "position")
 
 
@@ -31,19 +32,47 @@ def _load(cur: Cursor[Any], view: str, ids: list[str]) -> dict[str, dict[str, An
     return {row[0]: row[1] for row in cur.fetchall()}
 
 
+@dataclass(slots=True)
+class Outcome:
+    """What a run of events changed in the profile tables, for one of the two writers:
+    the live path's SQL below, or a bulk rebuild's in-memory tables (``projections.rebuild``)."""
+
+    touched: set[str] = field(default_factory=set)  # contacts whose document changed
+    removed: set[str] = field(default_factory=set)
+    domain_delta: dict[str, int] = field(default_factory=dict)
+    consents: list[tuple[Any, ...]] = field(default_factory=list)
+    notes_added: list[tuple[Any, ...]] = field(default_factory=list)
+    notes_deleted: list[str] = field(default_factory=list)
+    templates: list[Fact] = field(default_factory=list)
+
+
+def wanted(batch: Batch) -> set[str]:
+    """The stored documents a run of events evolves."""
+    ids = {f.originator_id for f in batch.facts if f.kind.startswith("Contact.") and f.kind != "Contact.Created"}
+    ids |= {f.data["contact_id"] for f in batch.facts if f.kind == "Activity.Recorded"}
+    return ids
+
+
 def apply(cur: Cursor[Any], batch: Batch) -> None:
     view = batch.view
-    wanted = {f.originator_id for f in batch.facts if f.kind.startswith("Contact.") and f.kind != "Contact.Created"}
-    wanted |= {f.data["contact_id"] for f in batch.facts if f.kind == "Activity.Recorded"}
-    docs = _load(cur, view, list(wanted))
+    docs = _load(cur, view, list(wanted(batch)))
     stored = set(docs)
-    touched: set[str] = set()
-    removed: set[str] = set()
-    domain_delta: dict[str, int] = {}
-    consents: list[tuple[Any, ...]] = []
-    notes_added: list[tuple[Any, ...]] = []
-    notes_deleted: list[str] = []
-    templates: list[Fact] = []
+    out = project(batch, docs)
+    _write_contacts(cur, view, docs, out.touched, [cid for cid in out.removed if cid in stored])
+    _write_domains(cur, view, out.domain_delta)
+    if out.consents:
+        copy_rows(cur, f"{view}.profile_consents", CONSENT_COLUMNS, out.consents)
+    _write_notes(cur, batch, out.notes_added, out.notes_deleted, sorted(out.removed))
+    _write_templates(cur, view, out.templates)
+
+
+def project(batch: Batch, docs: dict[str, dict[str, Any]]) -> Outcome:
+    """Evolve ``docs`` (contact id -> document; removed contacts are popped) through the
+    run of events, note each contact change in ``batch.changes`` for the segments, and
+    say what else to write. No I/O: both writers share this."""
+    out = Outcome()
+    touched, removed, domain_delta = out.touched, out.removed, out.domain_delta
+    changes, domains = batch.changes, batch.domains
     for fact in batch.facts:
         kind = fact.kind
         if kind.startswith("Contact."):
@@ -58,57 +87,57 @@ def apply(cur: Cursor[Any], batch: Batch) -> None:
                     continue
                 doc = document.evolve(previous, fact)
             domain = doc["domain"]
-            batch.domains[cid] = domain
+            domains[cid] = domain
             if kind == "Contact.Removed":
                 docs.pop(cid, None)
+                touched.discard(cid)
                 removed.add(cid)
                 domain_delta[domain] = domain_delta.get(domain, 0) - 1
-                batch.changes.append(Change(fact.position, fact.when, fact.at, domain, cid, None))
+                changes.append(Change(fact.position, fact.when, fact.at, domain, cid, None))
                 continue
             docs[cid] = doc
             touched.add(cid)
-            batch.changes.append(Change(fact.position, fact.when, fact.at, domain, cid, doc))
+            changes.append(Change(fact.position, fact.when, fact.at, domain, cid, doc))
             data = fact.data
             if kind == "Contact.SubscriptionChanged":
-                consents.append((cid, fact.version, domain, data["channel"], data["status"], data["previous_status"],
-                                 data["address"], data["reason"], data["method"], data["actor"], fact.at, fact.position))
+                out.consents.append((cid, fact.version, domain, data["channel"], data["status"],
+                                     data["previous_status"], data["address"], data["reason"], data["method"],
+                                     data["actor"], fact.at, fact.position))
             elif kind == "Contact.NoteAdded":
-                notes_added.append((data["note_id"], cid, domain, data["author"], fact.at, data["sealed_text"],
-                                    fact.position))
+                out.notes_added.append((data["note_id"], cid, domain, data["author"], fact.at, data["sealed_text"],
+                                        fact.position))
             elif kind == "Contact.NoteDeleted":
-                notes_deleted.append(data["note_id"])
+                out.notes_deleted.append(data["note_id"])
         elif kind == "Activity.Recorded":
             cid = fact.data["contact_id"]
             doc = docs.get(cid)
-            batch.domains.setdefault(cid, fact.data["domain"])
+            domains.setdefault(cid, fact.data["domain"])
             if doc is not None:
-                batch.changes.append(Change(fact.position, fact.when, fact.at, doc["domain"], cid, doc,
-                                            fact.data["name"]))
+                changes.append(Change(fact.position, fact.when, fact.at, doc["domain"], cid, doc, fact.data["name"]))
         else:
-            templates.append(fact)
-    _write_contacts(cur, view, docs, touched, [cid for cid in removed if cid in stored])
-    _write_domains(cur, view, domain_delta)
-    if consents:
-        copy_rows(cur, f"{view}.profile_consents", _CONSENT_COLUMNS, consents)
-    _write_notes(cur, batch, notes_added, notes_deleted, sorted(removed))
-    _write_templates(cur, view, templates)
+            out.templates.append(fact)
+    return out
 
 
 def _write_contacts(cur: Cursor[Any], view: str, docs: dict[str, dict[str, Any]], touched: set[str],
                     gone: list[str]) -> None:
     if gone:
         cur.execute(f"DELETE FROM {view}.profile_contacts WHERE id = ANY(%s::uuid[])", (gone,))
-    rows = [(cid, d["domain"], d["userId"], d["email"], d["phoneNumber"], d["createdAt"], d["version"],
-             d["position"], orjson.dumps(d).decode()) for cid in touched if (d := docs.get(cid)) is not None]
+    rows = [contact_row(cid, d) for cid in touched if (d := docs.get(cid)) is not None]
     if not rows:
         return
     staging = STAGING_CONTACTS
-    copy_rows(cur, staging, _CONTACT_COLUMNS, rows)
+    copy_rows(cur, staging, CONTACT_COLUMNS, rows)
     cur.execute(
         f"INSERT INTO {view}.profile_contacts SELECT * FROM {staging} "
         "ON CONFLICT (id) DO UPDATE SET user_id = EXCLUDED.user_id, email = EXCLUDED.email, "
         "phone = EXCLUDED.phone, version = EXCLUDED.version, position = EXCLUDED.position, doc = EXCLUDED.doc")
     cur.execute(f"DELETE FROM {staging}")
+
+
+def contact_row(cid: str, d: dict[str, Any]) -> tuple[Any, ...]:
+    return (cid, d["domain"], d["userId"], d["email"], d["phoneNumber"], d["createdAt"], d["version"],
+            d["position"], orjson.dumps(d).decode())
 
 
 def _write_domains(cur: Cursor[Any], view: str, delta: dict[str, int]) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -19,7 +20,7 @@ import orjson
 from psycopg import Cursor
 
 from domain.conditions import is_time_relative
-from projections.batch import Batch
+from projections.batch import Batch, Change
 from projections.copying import copy_rows
 from projections.events import Fact, topics
 from projections.segments import evaluate
@@ -27,7 +28,7 @@ from projections.segments.compile import matching_query
 
 TOPICS = topics("Segment.Defined", "Segment.Redefined", "Segment.Deleted", "Clock.Started", "Clock.Ticked")
 BARRIERS = frozenset(t[t.index(":") + 1:] for t in TOPICS)
-_HISTORY = ("id", "segment_id", "segment_name", "domain", "contact_id", "kind", "occurred_at", "position")
+HISTORY_COLUMNS = ("id", "segment_id", "segment_name", "domain", "contact_id", "kind", "occurred_at", "position")
 # md5 of "segment:contact:position" as a uuid: the same id from Python and from SQL.
 _SQL_HISTORY_ID = "md5(%(segment)s::text || ':' || {contact}::text || ':' || %(position)s::text)::uuid"
 
@@ -50,29 +51,73 @@ def _incremental(cur: Cursor[Any], batch: Batch) -> None:
     domains = sorted({c.domain for c in batch.changes})
     cur.execute(f"SELECT id::text, domain, name, conditions FROM {view}.segment_definitions WHERE domain = ANY(%s)",
                 (domains,))
-    segments: dict[str, list[tuple[str, str, dict[str, Any]]]] = defaultdict(list)
+    segments: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    compiled: dict[str, Compiled] = {}
     for sid, domain, name, conditions in cur.fetchall():
-        segments[domain].append((sid, name, conditions))
+        segments[domain].append((sid, name))
+        compiled[sid] = compile_segment(conditions)
     changes = [c for c in batch.changes if c.domain in segments]
     if not changes:
         return
-    # A profile change re-evaluates every segment of the domain; a custom activity only
-    # those that count that activity (the profile did not change).
-    compiled = {sid: (name, evaluate.compile_condition(conditions), evaluate.activity_rules(conditions))
-                for listed in segments.values() for sid, name, conditions in listed}
     contacts = list({c.contact_id for c in changes})
     cur.execute(f"SELECT segment_id::text, contact_id::text FROM {view}.segment_members WHERE contact_id = ANY(%s::uuid[])", (contacts,))
     initial = {(sid, cid) for sid, cid in cur.fetchall()}
     member = dict.fromkeys(initial, True)
-    activity = _activity_rows(cur, view, segments, changes, contacts)
+    activity = _activity_rows(cur, view, compiled, changes, contacts)
+    history, since = evaluate_changes(changes, segments, compiled, member, activity)
+    if not history:
+        return
+    domain_of = {c.contact_id: c.domain for c in changes}
+    # A member that left and came back within the batch is written again with its new
+    # ``since``, as if the batch had ended in between: batch boundaries change nothing.
+    gone = [key for key in initial if not member[key] or key in since]
+    new = [(sid, cid, domain_of[cid], since[(sid, cid)]) for (sid, cid), inside in member.items()
+           if inside and ((sid, cid) not in initial or (sid, cid) in since)]
+    if gone:
+        cur.execute(f"DELETE FROM {view}.segment_members m USING unnest(%s::uuid[], %s::uuid[]) AS g(s, c) "
+                    "WHERE m.segment_id = g.s AND m.contact_id = g.c",
+                    ([k[0] for k in gone], [k[1] for k in gone]))
+    if new:
+        copy_rows(cur, f"{view}.segment_members", ("segment_id", "contact_id", "domain", "since"), new)
+    copy_rows(cur, f"{view}.segment_history", HISTORY_COLUMNS, history)
+    delta: dict[str, int] = defaultdict(int)
+    for sid, _ in gone:
+        delta[sid] -= 1
+    for sid, *_ in new:
+        delta[sid] += 1
+    if delta:
+        cur.executemany(f"UPDATE {view}.segment_definitions SET members = members + %s WHERE id = %s",
+                        [(d, sid) for sid, d in sorted(delta.items()) if d])
+
+
+Compiled = tuple[evaluate.Predicate, set[tuple[str, int]]]  # (predicate, counted (activity, days) pairs)
+ActivityRows = list[tuple[str, Any, int]]  # (activity name, occurredAt, position)
+
+
+def compile_segment(conditions: dict[str, Any]) -> Compiled:
+    return evaluate.compile_condition(conditions), evaluate.activity_rules(conditions)
+
+
+def evaluate_changes(changes: list[Change], segments: Mapping[str, list[tuple[str, str]]],
+                     compiled: Mapping[str, Compiled], member: dict[tuple[str, str], bool],
+                     activity: Mapping[str, ActivityRows]) -> tuple[list[tuple[Any, ...]], dict[tuple[str, str], str]]:
+    """Each change in log order against its domain's segments ((id, name) pairs):
+    ``member`` ((segment, contact) -> inside) is updated in place; returns the history
+    rows and, for each membership entered, the time of its latest entry. No I/O: the
+    live path and a bulk rebuild share it."""
     history: list[tuple[Any, ...]] = []
     since: dict[tuple[str, str], str] = {}
-    no_rows: list[tuple[str, Any, int]] = []
+    no_rows: ActivityRows = []
     for change in changes:
+        listed = segments.get(change.domain)
+        if not listed:
+            continue
         cid, doc, now = change.contact_id, change.doc, change.when
         count = evaluate.counter(activity.get(cid, no_rows), change.position, now)
-        for sid, _, _ in segments[change.domain]:
-            name, predicate, counted = compiled[sid]
+        for sid, name in listed:
+            predicate, counted = compiled[sid]
+            # A profile change re-evaluates every segment of the domain; a custom activity
+            # only those that count that activity (the profile did not change).
             if change.activity is not None and not any(a == change.activity for a, _ in counted):
                 continue
             key = (sid, cid)
@@ -84,35 +129,14 @@ def _incremental(cur: Cursor[Any], batch: Batch) -> None:
                 since[key] = change.at
             history.append((history_id(sid, cid, change.position), sid, name, change.domain, cid,
                             "entered" if now_in else "exited", change.at, change.position))
-    if not history:
-        return
-    domain_of = {c.contact_id: c.domain for c in changes}
-    gone = [key for key in initial if not member[key]]
-    new = [(sid, cid, domain_of[cid], since[(sid, cid)]) for (sid, cid), inside in member.items()
-           if inside and (sid, cid) not in initial]
-    if gone:
-        cur.execute(f"DELETE FROM {view}.segment_members m USING unnest(%s::uuid[], %s::uuid[]) AS g(s, c) "
-                    "WHERE m.segment_id = g.s AND m.contact_id = g.c",
-                    ([k[0] for k in gone], [k[1] for k in gone]))
-    if new:
-        copy_rows(cur, f"{view}.segment_members", ("segment_id", "contact_id", "domain", "since"), new)
-    copy_rows(cur, f"{view}.segment_history", _HISTORY, history)
-    delta: dict[str, int] = defaultdict(int)
-    for sid, _ in gone:
-        delta[sid] -= 1
-    for sid, *_ in new:
-        delta[sid] += 1
-    if delta:
-        cur.executemany(f"UPDATE {view}.segment_definitions SET members = members + %s WHERE id = %s",
-                        [(d, sid) for sid, d in sorted(delta.items()) if d])
+    return history, since
 
 
-def _activity_rows(cur: Cursor[Any], view: str, segments: dict[str, list[Any]], changes: list[Any],
-                   contacts: list[str]) -> dict[str, list[tuple[str, Any, int]]]:
+def _activity_rows(cur: Cursor[Any], view: str, compiled: Mapping[str, Compiled], changes: list[Change],
+                   contacts: list[str]) -> dict[str, ActivityRows]:
     rules: set[tuple[str, int]] = set()
-    for listed in segments.values():
-        for _, _, conditions in listed:
-            rules |= evaluate.activity_rules(conditions)
+    for _, counted in compiled.values():
+        rules |= counted
     if not rules:
         return {}
     oldest = min(c.when for c in changes) - timedelta(days=max(days for _, days in rules))
@@ -124,7 +148,7 @@ def _activity_rows(cur: Cursor[Any], view: str, segments: dict[str, list[Any]], 
         "WHERE f.domain = c.domain AND f.contact_id = c.id AND f.occurred_at > %s AND f.type = 'activity' "
         "AND f.name = ANY(%s)) f",
         (contacts, [domain_of[c] for c in contacts], oldest, sorted({name for name, _ in rules})))
-    rows: dict[str, list[tuple[str, Any, int]]] = defaultdict(list)
+    rows: dict[str, ActivityRows] = defaultdict(list)
     for cid, name, at, position in cur.fetchall():
         rows[cid].append((name, at, position))
     return rows
@@ -153,7 +177,7 @@ def _barrier(cur: Cursor[Any], batch: Batch, fact: Fact) -> None:
         params = {"segment": fact.originator_id, "position": fact.position, "at": fact.at}
         cur.execute(
             f"WITH gone AS (DELETE FROM {view}.segment_members WHERE segment_id = %(segment)s RETURNING contact_id, domain) "
-            f"INSERT INTO {view}.segment_history ({', '.join(_HISTORY)}) "
+            f"INSERT INTO {view}.segment_history ({', '.join(HISTORY_COLUMNS)}) "
             f"SELECT {_SQL_HISTORY_ID.format(contact='g.contact_id')}, %(segment)s::uuid, d.name, g.domain, g.contact_id, "
             f"'exited', %(at)s::timestamptz, %(position)s FROM gone g JOIN {view}.segment_definitions d ON d.id = %(segment)s",
             params)
@@ -182,7 +206,7 @@ def _backfill(cur: Cursor[Any], batch: Batch, segment_id: str, fact: Fact) -> No
         "RETURNING contact_id), "
         f"exited AS (DELETE FROM {view}.segment_members s WHERE s.segment_id = %(segment)s "
         "AND NOT EXISTS (SELECT 1 FROM matched m WHERE m.id = s.contact_id) RETURNING contact_id), "
-        f"history AS (INSERT INTO {view}.segment_history ({', '.join(_HISTORY)}) "
+        f"history AS (INSERT INTO {view}.segment_history ({', '.join(HISTORY_COLUMNS)}) "
         f"SELECT {_SQL_HISTORY_ID.format(contact='x.contact_id')}, %(segment)s::uuid, %(name)s, %(domain)s, x.contact_id, "
         "x.kind, %(at)s::timestamptz, %(position)s FROM (SELECT contact_id, 'entered' AS kind FROM entered "
         "UNION ALL SELECT contact_id, 'exited' FROM exited) x) "

@@ -1,0 +1,231 @@
+"""Bulk rebuild: every projection from position 0 into fresh tables, as fast as the box allows.
+
+The live runner pays, per batch, for reading the documents and memberships it evolves
+and for rewriting them through indexes; from position 0 that is most of the work. A
+rebuild owns its tables until it is done, so it can do better with the same per-event
+logic (``projections.memory``):
+
+- documents, memberships, definitions, templates and notes are held in memory and
+  written once at the end; feed, consent and segment history rows are streamed, each
+  table through one long ``COPY`` on its own connection while Python goes on;
+- the tables are loaded without their indexes and constraints (captured from the
+  created tables, dropped, and re-created after the load, two tables at a time), then
+  ``VACUUM (ANALYZE)``-ed, so the first reader finds hint bits, a visibility map and
+  row estimates instead of paying for them;
+- the log is read in position windows by a second thread, ahead of the decoding.
+
+The tracking rows move to the log head in the transaction that held them locked for the
+whole rebuild, so a live runner pointed at the same tables waits rather than interleaves.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from psycopg import Connection, sql
+
+from projections import indexes
+from projections import schema as tables
+from projections.activity import projection as activity
+from projections.batch import Batch
+from projections.events import Fact, decode, topics
+from projections.memory import MemoryTables
+from projections.profile import projection as profile
+from projections.runner import TOPICS, connect
+from projections.segments import evaluate
+from projections.segments import projection as segments
+
+log = logging.getLogger(__name__)
+WINDOW = 20_000  # log positions per read
+_DEFINITIONS = list(topics("Segment.Defined", "Segment.Redefined"))
+
+
+@dataclass
+class RebuildResult:
+    events: int
+    position: int
+
+
+def rebuild(database_url: str, events_schema: str, view_schema: str, *,
+            progress: Callable[[int, int], None] | None = None) -> RebuildResult:
+    """Build every projection in ``view_schema`` (its tables empty or absent) from the log
+    of ``events_schema`` up to its current head; the tables end as the live path's."""
+    with connect(database_url) as conn, connect(database_url) as lock:
+        tables.create(conn, view_schema, events_schema)
+        view = sql.Identifier(view_schema).as_string(conn)
+        events = sql.Identifier(events_schema).as_string(conn)
+        _require_empty(conn, view)
+        with lock.transaction():  # held, on its own connection, until the tracking rows move
+            lock.execute(f"LOCK TABLE {view}.projection_tracking IN EXCLUSIVE MODE")
+            row = lock.execute(f"SELECT max(position) FROM {view}.projection_tracking").fetchone()
+            if row and row[0]:
+                raise RuntimeError(f"a rebuild needs fresh tables; {view} has been projected meanwhile")
+            row = lock.execute(f"SELECT max(notification_id) FROM {events}.profiles_events").fetchone()
+            head = int(row[0] or 0) if row else 0
+            keys = indexes.capture(conn, view_schema, [t for t in tables.TABLES if t != "projection_tracking"])
+            indexes.drop(conn, keys)
+            with _collecting_later():
+                state, applied = _load(conn, database_url, view, events, head, progress)
+                _finish(database_url, view, events, state, keys)
+            lock.execute(f"UPDATE {view}.projection_tracking SET position = %s", (head,))
+    log.info("rebuilt projections schema=%s events=%d position=%d", view_schema, applied, head)
+    return RebuildResult(events=applied, position=head)
+
+
+def _require_empty(conn: Connection[Any], view: str) -> None:
+    filled = [t for t in tables.TABLES if t != "projection_tracking"
+              and conn.execute(f"SELECT EXISTS (SELECT 1 FROM {view}.{t})").fetchone() != (False,)]
+    row = conn.execute(f"SELECT max(position) FROM {view}.projection_tracking").fetchone()
+    if filled or (row and row[0]):
+        raise RuntimeError(f"a rebuild needs fresh tables; {view} already has rows in {filled or 'tracking'}")
+
+
+@contextmanager
+def _collecting_later() -> Iterator[None]:
+    """Millions of long-lived dicts and tuples make each full collection walk them all;
+    nothing built here is cyclic, so collection waits until the rebuild is done."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _counted(conn: Connection[Any], events: str, head: int) -> set[str]:
+    """Activity names that any segment of the log counts: only their rows are kept."""
+    rows = conn.execute(f"SELECT state FROM {events}.profiles_events WHERE topic = ANY(%s) "
+                        "AND notification_id <= %s", (_DEFINITIONS, head)).fetchall()
+    names: set[str] = set()
+    for (state,) in rows:
+        names |= {name for name, _ in evaluate.activity_rules(orjson.loads(state)["conditions"])}
+    return names
+
+
+def _load(conn: Connection[Any], url: str, view: str, events: str, head: int,
+          progress: Callable[[int, int], None] | None) -> tuple[MemoryTables, int]:
+    applied = 0
+    with ExitStack() as stack:
+        def stream(table: str, columns: tuple[str, ...]) -> Callable[[tuple[Any, ...]], None]:
+            writer = stack.enter_context(connect(url))
+            copy = stack.enter_context(writer.cursor().copy(f"COPY {view}.{table} ({', '.join(columns)}) FROM STDIN"))
+            return copy.write_row
+
+        state = MemoryTables(feed=stream("activity_feed", activity.COLUMNS),
+                             consents=stream("profile_consents", profile.CONSENT_COLUMNS),
+                             history=stream("segment_history", segments.HISTORY_COLUMNS),
+                             counted=_counted(conn, events, head))
+        for position, rows in _read(url, events, head):
+            facts = [decode(*row) for row in rows]
+            _apply(state, facts, view, events)
+            applied += len(facts)
+            if progress:
+                progress(len(facts), position)
+    return state, applied
+
+
+def _apply(state: MemoryTables, facts: list[Fact], view: str, events: str) -> None:
+    """Runs of events, with barriers (definitions, clock ticks) alone, as the live runner."""
+    run: list[Fact] = []
+    for fact in facts:
+        if fact.kind in segments.BARRIERS:
+            if run:
+                state.apply(Batch(facts=run, view=view, events=events))
+                run = []
+            state.apply(Batch(facts=[fact], view=view, events=events))
+        else:
+            run.append(fact)
+    if run:
+        state.apply(Batch(facts=run, view=view, events=events))
+
+
+def _read(url: str, events: str, head: int) -> Iterator[tuple[int, list[tuple[Any, ...]]]]:
+    """(window end, rows) in log order, fetched by a thread one window ahead."""
+    windows: queue.Queue[Any] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def put(item: Any) -> None:
+        while not stop.is_set():
+            try:
+                windows.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def fetch() -> None:
+        try:
+            with connect(url) as conn:
+                cur, start = conn.cursor(), 0
+                while start < head and not stop.is_set():
+                    upper = min(head, start + WINDOW)
+                    cur.execute(f"SELECT notification_id, originator_id::text, originator_version, topic, state "
+                                f"FROM {events}.profiles_events WHERE notification_id > %s AND notification_id <= %s "
+                                "AND topic = ANY(%s) ORDER BY notification_id", (start, upper, list(TOPICS)),
+                                binary=True)
+                    put((upper, cur.fetchall()))
+                    start = upper
+            put(None)
+        except BaseException as error:  # handed to the consumer, raised there
+            put(error)
+
+    thread = threading.Thread(target=fetch, name="rebuild-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = windows.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+
+
+# -- the end: the in-memory tables, then indexes and statistics, two tables at a time --
+
+def _finish(url: str, view: str, events: str, state: MemoryTables, keys: indexes.Keys) -> None:
+    loads: dict[str, tuple[tuple[str, ...], Callable[[], Any]]] = {
+        "profile_contacts": (profile.CONTACT_COLUMNS, state.contact_rows),
+        "profile_domains": (("domain", "contacts"), state.domain_rows),
+        "profile_templates": (("id", "domain", "channel", "name", "subject", "body", "bodies", "status",
+                               "created_at", "updated_at", "position"), state.template_rows),
+        "profile_notes": (("note_id", "contact_id", "domain", "author", "created_at", "sealed_text", "position"),
+                          state.note_rows),
+        "segment_definitions": (("id", "domain", "name", "conditions", "time_relative", "members", "created_at",
+                                 "updated_at", "position"), state.definition_rows),
+        "segment_members": (("segment_id", "contact_id", "domain", "since"), state.member_rows),
+    }
+
+    def finish(table: str) -> None:
+        with connect(url) as conn:
+            conn.execute("SET maintenance_work_mem = '256MB'")
+            if table in loads:
+                columns, rows = loads[table]
+                with conn.cursor().copy(f"COPY {view}.{table} ({', '.join(columns)}) FROM STDIN") as copy:
+                    for row in rows():
+                        copy.write_row(row)
+            indexes.restore(conn, keys, table)
+            conn.execute(f"VACUUM (ANALYZE) {view}.{table}")
+
+    # Largest first, so the two workers end together.
+    order = ["activity_feed", "profile_contacts", "segment_history", "profile_consents", "segment_members",
+             *[t for t in tables.TABLES if t not in ("projection_tracking", "activity_feed", "profile_contacts",
+                                                     "segment_history", "profile_consents", "segment_members")]]
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="rebuild-finish") as pool:
+        for done in [pool.submit(finish, table) for table in order]:
+            done.result()
+    if state.shredded:  # what the live path does per batch: heal a crash between NoteDeleted and the shred
+        with connect(url) as conn:
+            conn.execute(f"DELETE FROM {events}.profiles_note_pads WHERE note_id = ANY(%s)", (state.shredded,))
