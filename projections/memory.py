@@ -43,7 +43,9 @@ class MemoryTables:
         self.listed: dict[str, list[tuple[str, str]]] = {}  # domain -> [(segment id, name)]
         self.member: dict[tuple[str, str], bool] = {}
         self.members: dict[str, dict[str, tuple[str, str]]] = defaultdict(dict)  # segment -> contact -> (domain, since)
-        self.activity: dict[tuple[str, str], segments.ActivityRows] = defaultdict(list)
+        # contact -> its counted activities. The live path matches the feed's domain with the
+        # contact's; an activity is only ever recorded in its contact's domain.
+        self.activity: dict[str, segments.ActivityRows] = defaultdict(list)
 
     # -- a run of ordinary events ------------------------------------------------------
 
@@ -59,14 +61,12 @@ class MemoryTables:
         if self.counted:
             for fact in batch.facts:
                 if fact.kind == "Activity.Recorded" and fact.data["name"] in self.counted:
-                    self.activity[(fact.data["domain"], fact.data["contact_id"])].append(
+                    self.activity[fact.data["contact_id"]].append(
                         (fact.data["name"], fact.when, fact.position))
         listed = self.listed
         changes = [c for c in batch.changes if c.domain in listed]
         if changes:
-            rows = self.activity
-            counts = {c.contact_id: rows.get((c.domain, c.contact_id), []) for c in changes}
-            history, _ = segments.evaluate_changes(changes, listed, self.compiled, self.member, counts)
+            history, _ = segments.evaluate_changes(changes, listed, self.compiled, self.member, self.activity)
             self._record(history)
 
     def _profile(self, out: profile.Outcome) -> None:
@@ -164,7 +164,7 @@ class MemoryTables:
         predicate, _ = self.compiled[sid]
         now, position, docs, rows = fact.when, fact.position, self.docs, self.activity
         matched = {cid for cid in self.by_domain.get(domain, ())
-                   if predicate(docs[cid], evaluate.counter(rows.get((domain, cid), []), position, now), now)}
+                   if predicate(docs[cid], evaluate.counter(rows.get(cid, ()), position, now), now)}
         current = set(self.members[sid])
         history = [(segments.history_id(sid, cid, position), sid, name, domain, cid, "entered", fact.at, position)
                    for cid in sorted(matched - current)]

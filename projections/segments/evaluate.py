@@ -14,6 +14,7 @@ Semantics shared with ``compile.py`` (the back-fill SQL), checked by a property 
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,7 +22,7 @@ from typing import Any
 TIMESTAMP = re.compile(
     r"[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}"
     r"(T([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?(Z|[+-](0[0-9]|1[0-4]):[0-5][0-9])?)?")
-Counter = Callable[[str, int], int]  # (activity name, withinDays) -> count
+Counter = Callable[..., int]  # (activity name, withinDays[, enough]) -> count, up to enough
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -74,7 +75,8 @@ def _order(op: str, a: Any, b: Any) -> bool:
 def _rule(rule: dict[str, Any], doc: dict[str, Any], count: Counter, now: datetime) -> bool:
     op, value = rule["op"], rule.get("value")
     if "activity" in rule:
-        n = count(rule["activity"], rule["withinDays"])
+        # Both ops compare with ``value``: counting stops there.
+        n = count(rule["activity"], rule["withinDays"], value)
         return n >= value if op == "countGte" else n < value
     actual = field_value(doc, rule["field"])
     if op == "exists":
@@ -113,22 +115,67 @@ Predicate = Callable[[dict[str, Any], Counter, datetime], bool]
 
 def compile_condition(condition: dict[str, Any]) -> Predicate:
     """``matches`` with the tree walked once: the batch evaluates each segment many times."""
-    if "all" in condition:
-        parts = [compile_condition(c) for c in condition["all"]]
-        return lambda doc, count, now: all(p(doc, count, now) for p in parts)
-    if "any" in condition:
-        parts = [compile_condition(c) for c in condition["any"]]
-        return lambda doc, count, now: any(p(doc, count, now) for p in parts)
+    if "all" in condition or "any" in condition:
+        parts = [compile_condition(c) for c in condition.get("all", condition.get("any", []))]
+        if len(parts) == 1:
+            return parts[0]
+        return _all(parts) if "all" in condition else _any(parts)
     if "not" in condition:
         inner = compile_condition(condition["not"])
         return lambda doc, count, now: not inner(doc, count, now)
-    if "field" in condition and condition["op"] == "eq" and not condition["field"].startswith("subscriptions."):
-        field, value = condition["field"], condition["value"]
+    # Fast paths for the commonest rules (same semantics); the rest goes through ``_rule``.
+    if "field" in condition and condition["op"] in ("eq", "in"):
+        field, op, value = condition["field"], condition["op"], condition["value"]
+        test = _equals(value) if op == "eq" else _one_of(value)
         if field.startswith("variables."):
             name = field[10:]
-            return lambda doc, count, now: _eq(doc.get("variables", {}).get(name), value)
-        return lambda doc, count, now: _eq(doc.get(field), value)
+            return lambda doc, count, now: test(doc.get("variables", {}).get(name))
+        if field.startswith("subscriptions."):
+            _, channel, key = field.split(".")
+            return lambda doc, count, now: test(doc.get("subscriptions", {}).get(channel, {}).get(key))
+        return lambda doc, count, now: test(doc.get(field))
+    if "activity" in condition:
+        activity, days, value = condition["activity"], condition["withinDays"], condition["value"]
+        if condition["op"] == "countGte":
+            return lambda doc, count, now: count(activity, days, value) >= value
+        return lambda doc, count, now: count(activity, days, value) < value
     return lambda doc, count, now: _rule(condition, doc, count, now)
+
+
+def _all(parts: list[Predicate]) -> Predicate:
+    def test(doc: dict[str, Any], count: Counter, now: datetime) -> bool:
+        for part in parts:
+            if not part(doc, count, now):
+                return False
+        return True
+    return test
+
+
+def _any(parts: list[Predicate]) -> Predicate:
+    def test(doc: dict[str, Any], count: Counter, now: datetime) -> bool:
+        for part in parts:
+            if part(doc, count, now):
+                return True
+        return False
+    return test
+
+
+def _equals(value: Any) -> Callable[[Any], bool]:
+    """``_eq(actual, value)`` for a fixed ``value``: only a str equals a str; a bool is a
+    singleton; a number must equal and not be a bool (``True == 1``)."""
+    if isinstance(value, bool):
+        return lambda actual: actual is value
+    if isinstance(value, str):
+        return lambda actual: actual == value
+    return lambda actual: actual == value and type(actual) is not bool and not isinstance(actual, str)
+
+
+def _one_of(values: list[Any]) -> Callable[[Any], bool]:
+    if all(isinstance(v, str) for v in values):
+        strings = frozenset(values)
+        return lambda actual: type(actual) is str and actual in strings
+    tests = [_equals(v) for v in values]
+    return lambda actual: any(t(actual) for t in tests)
 
 
 def activity_rules(condition: dict[str, Any]) -> set[tuple[str, int]]:
@@ -141,8 +188,17 @@ def activity_rules(condition: dict[str, Any]) -> set[tuple[str, int]]:
 
 
 def counter(rows: Sequence[tuple[str, datetime, int]], position: int, now: datetime) -> Counter:
-    """Counts over a contact's activity rows (name, occurredAt, position) as of ``position``."""
-    def count(name: str, days: int) -> int:
+    """Counts over a contact's activity rows (name, occurredAt, position) as of ``position``,
+    stopping at ``enough``: newest rows first, as they are the likeliest to be in the window."""
+    def count(name: str, days: int, enough: int = sys.maxsize) -> int:
+        if enough <= 0:
+            return 0
         edge = now - timedelta(days=days)
-        return sum(1 for n, at, pos in rows if n == name and pos <= position and at > edge)
+        n = 0
+        for row_name, at, pos in reversed(rows):
+            if row_name == name and pos <= position and at > edge:
+                n += 1
+                if n >= enough:
+                    break
+        return n
     return count
