@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute, APIRouter
 
 from api import errors, metrics
 from api.deps import KeyRing
+from api.fast_reads import FastReads
 from api.routes import (
     activity,
     blacklist,
@@ -40,7 +44,8 @@ problem details with a machine `code`."""
 
 def create_app(container: Any, runtime: Any = None) -> FastAPI:
     app = FastAPI(title="Contact Profiles", version="0.1.0", description=DESCRIPTION,
-                  docs_url="/docs", openapi_url="/openapi.json")
+                  docs_url="/docs", openapi_url="/openapi.json", lifespan=_lifespan)
+    app.state.async_reads = None
     app.state.container = container
     app.state.runtime = runtime
     app.state.keys = KeyRing(container.settings.key_map())
@@ -48,13 +53,38 @@ def create_app(container: Any, runtime: Any = None) -> FastAPI:
         log.warning("PROFILES_API_KEYS is not set: the API is open to anyone who can reach it")
 
     errors.install(app)
-    app.add_middleware(BodyLimit)
-    app.add_middleware(metrics.Observe, latency=metrics.install(container))  # outermost: times everything
     for module in ROUTERS:
         app.include_router(module.router)
+    # Innermost: the hottest reads' plain form skips routing and dependency solving.
+    app.add_middleware(FastReads, app_state=app.state, routes={
+        "contact": _route(contacts.router, contacts.read_contact),
+        "search": _route(contacts.router, contacts.find_contacts)})
+    app.add_middleware(BodyLimit)
+    app.add_middleware(metrics.Observe, latency=metrics.install(container))  # outermost: times everything
     _include_page(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Opens the read model's asyncio twin on the server's event loop for the hottest
+    reads (``api.deps.get_profile_reads``); without it they take the threadpool."""
+    read_model = getattr(app.state.container, "read_model", None)
+    twin = read_model.async_twin() if hasattr(read_model, "async_twin") else None
+    if twin is not None:
+        await twin.open()
+        app.state.async_reads = (read_model, twin)
+    try:
+        yield
+    finally:
+        app.state.async_reads = None
+        if twin is not None:
+            await twin.close()
+
+
+def _route(router: APIRouter, endpoint: Any) -> APIRoute:
+    return next(r for r in router.routes if isinstance(r, APIRoute) and r.endpoint is endpoint)
 
 
 def _include_page(app: FastAPI) -> None:

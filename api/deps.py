@@ -11,18 +11,19 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 from uuid import UUID
 
 import psycopg
 from fastapi import Depends, Path, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
 from api import errors
 from domain import values
 from domain.application import ContactProfiles
 from domain.errors import ContactNotFound, InvalidInput
 from domain.meta import Meta
-from projections.reader import ReadModel
+from projections.reader import Page, ReadModel
 
 log = logging.getLogger(__name__)
 
@@ -75,11 +76,15 @@ class KeyRing:
         return Principal(name="admin" if match == "*" else match, domain=None if match == "*" else match)
 
 
-def get_principal(request: Request) -> Principal:
+# The dependencies below are ``async def`` although they never await: FastAPI runs a plain
+# ``def`` dependency on the threadpool, and that hop cost more than the work (bench B4).
+
+
+async def get_principal(request: Request) -> Principal:
     return request.app.state.keys.principal(request.headers.get("authorization"))
 
 
-def get_domain(
+async def get_domain(
     principal: Annotated[Principal, Depends(get_principal)],
     domain: Annotated[str, Path(description="Workspace slug [a-z0-9][a-z0-9-]{0,62}", examples=["shop"])],
 ) -> str:
@@ -89,18 +94,18 @@ def get_domain(
     return domain
 
 
-def get_application(request: Request) -> ContactProfiles:
+async def get_application(request: Request) -> ContactProfiles:
     return request.app.state.container.app
 
 
-def get_read_model(request: Request) -> ReadModel:
+async def get_read_model(request: Request) -> ReadModel:
     read_model = getattr(request.app.state.container, "read_model", None)
     if read_model is None:
         raise errors.ReadModelUnavailable("the projections are not attached to this process")
     return read_model
 
 
-def get_meta(request: Request, principal: Annotated[Principal, Depends(get_principal)]) -> Meta:
+async def get_meta(request: Request, principal: Annotated[Principal, Depends(get_principal)]) -> Meta:
     # The profile page marks its writes so a profile's "updated via" can say "ui".
     method = "ui" if request.headers.get("profiles-client") == "ui" else "api"
     return Meta(method=method, actor=principal.name)
@@ -130,10 +135,78 @@ def wait(read_model: ReadModel, position: int, projections: tuple[str, ...]) -> 
         # No write ever answered this position: waiting could only time out.
         raise InvalidInput(f"minPosition {position} is beyond the log head {head}")
     if not read_model.wait_for(position, projections, timeout=WAIT_SECONDS):
-        error = errors.ProjectionLagging(
-            f"projections {', '.join(projections) or 'all'} have not reached position {position}; retry"
-        )
-        raise error
+        raise _lagging(position, projections)
+
+
+def _lagging(position: int, projections: tuple[str, ...]) -> errors.ProjectionLagging:
+    return errors.ProjectionLagging(
+        f"projections {', '.join(projections) or 'all'} have not reached position {position}; retry"
+    )
+
+
+class ProfileReads(Protocol):
+    """What the hottest reads await: ``projections.async_reader.AsyncProfileReader``, or
+    ``ThreadedProfileReads`` around any sync ``ReadModel``."""
+
+    async def head(self) -> int: ...
+
+    async def wait_for(self, position: int, projections: tuple[str, ...] = (), timeout: float = 5.0) -> bool: ...
+
+    async def contact(self, domain: str, contact_id: UUID) -> dict[str, Any] | None: ...
+
+    async def find_contacts(self, domain: str, *, email: str | None = None, phone: str | None = None,
+                            user_id: str | None = None, limit: int = 50, cursor: str | None = None) -> Page: ...
+
+
+class ThreadedProfileReads:
+    """A sync read model's profile reads, awaited on the threadpool: the fallback where no
+    async twin is open (an app run without its lifespan, or another ReadModel)."""
+
+    def __init__(self, read_model: ReadModel) -> None:
+        self.read_model = read_model
+
+    async def head(self) -> int:
+        return await run_in_threadpool(self.read_model.head)
+
+    async def wait_for(self, position: int, projections: tuple[str, ...] = (), timeout: float = 5.0) -> bool:
+        return await run_in_threadpool(self.read_model.wait_for, position, projections, timeout)
+
+    async def contact(self, domain: str, contact_id: UUID) -> dict[str, Any] | None:
+        return await run_in_threadpool(self.read_model.contact, domain, contact_id)
+
+    async def find_contacts(self, domain: str, **query: Any) -> Page:
+        return await run_in_threadpool(lambda: self.read_model.find_contacts(domain, **query))
+
+
+async def get_profile_reads(request: Request) -> ProfileReads:
+    read_model = await get_read_model(request)
+    twin = getattr(request.app.state, "async_reads", None)  # (the read model it mirrors, its reader)
+    if twin is not None and twin[0] is read_model and twin[1].is_open:
+        return twin[1]
+    return ThreadedProfileReads(read_model)
+
+
+async def profile_reads(
+    reads: Annotated[ProfileReads, Depends(get_profile_reads)],
+    min_position: Annotated[int | None, Query(
+        alias="minPosition", ge=0, le=MAX_POSITION,
+        description="Wait (≤ 5 s) until the profile projection has processed this log position "
+                    "(from a write's `Profiles-Position`), else 503 `projection_lagging`.",
+    )] = None,
+) -> ProfileReads:
+    """``reads(PROFILE)`` for ``async`` routes: the wait sleeps on the event loop."""
+    if min_position:
+        await wait_async(reads, min_position, PROFILE)
+    return reads
+
+
+async def wait_async(reads: ProfileReads, position: int, projections: tuple[str, ...]) -> None:
+    """``wait`` without blocking the event loop."""
+    head = await reads.head()
+    if position > head:
+        raise InvalidInput(f"minPosition {position} is beyond the log head {head}")
+    if not await reads.wait_for(position, projections, timeout=WAIT_SECONDS):
+        raise _lagging(position, projections)
 
 
 def written(response: Response, position: int) -> int:
@@ -178,6 +251,7 @@ Domain = Annotated[str, Depends(get_domain)]
 App = Annotated[ContactProfiles, Depends(get_application)]
 Provenance = Annotated[Meta, Depends(get_meta)]
 ProfileReader = Annotated[ReadModel, Depends(reads(PROFILE))]
+AsyncProfileReader = Annotated[ProfileReads, Depends(profile_reads)]
 ActivityReader = Annotated[ReadModel, Depends(reads(ACTIVITY))]
 SegmentReader = Annotated[ReadModel, Depends(reads(SEGMENTS))]
 AnyReader = Annotated[ReadModel, Depends(reads(EVERY))]

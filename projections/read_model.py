@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from psycopg import Connection, sql
@@ -17,9 +17,26 @@ from projections.profile import queries as profile
 from projections.reader import Page
 from projections.segments import queries as segments
 
+if TYPE_CHECKING:
+    from projections.async_reader import AsyncProfileReader
+
 
 def _configure(conn: Connection[Any]) -> None:
-    conn.execute("SET TIME ZONE 'UTC'")
+    conn.execute(SESSION_SETUP)
+
+
+# Shared with ``projections.async_reader``, which makes the hottest reads on asyncio.
+SESSION_SETUP = "SET TIME ZONE 'UTC'"
+FIRST_WAIT, LONGEST_WAIT = 0.002, 0.05  # the ?minPosition= poll backs off between these
+
+
+def head_sql(events: str) -> str:
+    return f"SELECT max(notification_id) FROM {events}.profiles_events"
+
+
+def reached_sql(view: str) -> str:
+    """The lowest position among the named projections (parameter: their names)."""
+    return f"SELECT coalesce(min(position), 0) FROM {view}.projection_tracking WHERE name = ANY(%s)"
 
 
 class PostgresReadModel:
@@ -31,6 +48,7 @@ class PostgresReadModel:
     """
 
     def __init__(self, database_url: str, schema: str, *, pool_size: int = 8) -> None:
+        self.database_url, self.schema, self.pool_size = database_url, schema, pool_size
         self.pool = ConnectionPool(database_url, min_size=1, max_size=pool_size, open=True,
                                    kwargs={"autocommit": True}, configure=_configure, name="read-model")
         self.view = self.events = sql.Identifier(schema).as_string(None)
@@ -40,11 +58,18 @@ class PostgresReadModel:
     def close(self) -> None:
         self.pool.close()
 
+    def async_twin(self) -> AsyncProfileReader:
+        """The same profile reads on asyncio, over the same database and schema; its pool
+        is opened and closed by whoever runs the event loop (the API's lifespan)."""
+        from projections.async_reader import AsyncProfileReader
+
+        return AsyncProfileReader(self.database_url, self.schema, pool_size=self.pool_size)
+
     # -- positions ------------------------------------------------------------------
 
     def head(self) -> int:
         with self.pool.connection() as conn:
-            row = conn.execute(f"SELECT max(notification_id) FROM {self.events}.profiles_events").fetchone()
+            row = conn.execute(head_sql(self.events)).fetchone()
         return int(row[0] or 0) if row else 0
 
     def positions(self) -> dict[str, int]:
@@ -56,20 +81,19 @@ class PostgresReadModel:
     def wait_for(self, position: int, projections: tuple[str, ...] = (), timeout: float = 5.0) -> bool:
         names = list(projections or tables.PROJECTIONS)
         deadline = time.monotonic() + timeout
-        pause = 0.002
+        pause = FIRST_WAIT
         while True:
             # A connection only for the look, not for the sleep: many waiting requests
             # must not starve the pool.
             with self.pool.connection() as conn:
-                row = conn.execute(f"SELECT coalesce(min(position), 0) FROM {self.view}.projection_tracking "
-                                   "WHERE name = ANY(%s)", (names,)).fetchone()
+                row = conn.execute(reached_sql(self.view), (names,)).fetchone()
             if row and int(row[0]) >= position:
                 return True
             left = deadline - time.monotonic()
             if left <= 0:
                 return False
             time.sleep(min(pause, left))
-            pause = min(pause * 2, 0.05)
+            pause = min(pause * 2, LONGEST_WAIT)
 
     # -- profile --------------------------------------------------------------------
 

@@ -1,0 +1,101 @@
+"""``AsyncProfileReader``: the hottest profile reads (one contact, search by identifier)
+and the ``?minPosition=`` wait, on an asyncio connection pool.
+
+Why a second reader: a sync read from an ``async`` API costs a hop to the threadpool per
+request, which was most of a profile read's time under load (bench B4). The statements
+are ``projections.profile.queries``' and ``projections.read_model``'s, so the two readers
+cannot drift apart. Build it with ``PostgresReadModel.async_twin()``; ``open()`` and
+``close()`` it on the event loop that will use it (the API's lifespan), never at import.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+from uuid import UUID
+
+from psycopg import AsyncConnection, sql
+from psycopg_pool import AsyncConnectionPool
+
+from projections import schema as tables
+from projections.profile import queries as profile
+from projections.read_model import FIRST_WAIT, LONGEST_WAIT, SESSION_SETUP, head_sql, reached_sql
+from projections.reader import Page
+
+
+async def _configure(conn: AsyncConnection[Any]) -> None:
+    await conn.execute(SESSION_SETUP)
+
+
+class AsyncProfileReader:
+    """``contact``, ``find_contacts``, ``head`` and ``wait_for`` of ``reader.ReadModel``,
+    awaitable. Reopenable: each ``open()`` starts a fresh pool (a test client may run the
+    app's lifespan more than once)."""
+
+    def __init__(self, database_url: str, schema: str, *, pool_size: int = 8) -> None:
+        self.database_url = database_url
+        self.pool_size = pool_size
+        self.view = self.events = sql.Identifier(schema).as_string(None)
+        self._pool: AsyncConnectionPool | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._pool is not None
+
+    async def open(self) -> None:
+        pool = AsyncConnectionPool(self.database_url, min_size=1, max_size=self.pool_size, open=False,
+                                   kwargs={"autocommit": True}, configure=_configure, name="read-model-async")
+        await pool.open(wait=True)
+        self._pool = pool
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+
+    def _connection(self) -> Any:
+        if self._pool is None:
+            raise RuntimeError("AsyncProfileReader used before open()")
+        return self._pool.connection()
+
+    # -- positions ------------------------------------------------------------------
+
+    async def head(self) -> int:
+        async with self._connection() as conn:
+            row = await (await conn.execute(head_sql(self.events))).fetchone()
+        return int(row[0] or 0) if row else 0
+
+    async def wait_for(self, position: int, projections: tuple[str, ...] = (), timeout: float = 5.0) -> bool:
+        """As ``PostgresReadModel.wait_for``, sleeping on the event loop between looks."""
+        names = list(projections or tables.PROJECTIONS)
+        deadline = time.monotonic() + timeout
+        pause = FIRST_WAIT
+        while True:
+            async with self._connection() as conn:  # held for the look only, not the sleep
+                row = await (await conn.execute(reached_sql(self.view), (names,))).fetchone()
+            if row and int(row[0]) >= position:
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            await asyncio.sleep(min(pause, left))
+            pause = min(pause * 2, LONGEST_WAIT)
+
+    # -- profile --------------------------------------------------------------------
+
+    async def contact(self, domain: str, contact_id: UUID) -> dict[str, Any] | None:
+        async with self._connection() as conn:
+            row = await (await conn.execute(*profile.contact_query(self.view, domain, contact_id))).fetchone()
+        return row[0] if row else None
+
+    async def find_contacts(self, domain: str, *, email: str | None = None, phone: str | None = None,
+                            user_id: str | None = None, limit: int = 50, cursor: str | None = None) -> Page:
+        query = profile.find_contacts_query(self.view, domain, email=email, phone=phone, user_id=user_id,
+                                            limit=limit, cursor=cursor)
+        if query is None:
+            return [], None
+        statement, params, limit = query
+        async with self._connection() as conn:
+            rows = await (await conn.execute(statement, params)).fetchall()
+        return profile.contacts_page(rows, limit)
