@@ -3,8 +3,10 @@ while upstream publishes a steady background load.
 
     python -m bench.b5_freshness --rate 5000 --seconds 30
 
-The service runs as ``profiles serve`` would with Kafka configured (``bench.server
---workers``: API, projections, Kafka consumer). Contacts are created through Kafka first.
+The service runs with Kafka configured, by default one process per role as the README's
+scaling section deploys it (``--topology split``: ``bench.server`` for the API beside
+``profiles project`` and ``profiles consume``), or all in one ``profiles serve`` process
+(``--topology single``: ``bench.server --workers``). Contacts are created through Kafka first.
 Then a paced producer sends ``--rate`` events/s about them, and every ``--probe-every``
 seconds a probe (``contact.variables_set`` with a fresh value) is published for one of a
 few probe contacts, whose profile is polled every 5 ms until the value shows. Figure:
@@ -13,12 +15,16 @@ p50/p99 of publish → visible. The background rate actually sent is reported be
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
 import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,6 +39,28 @@ PROBES = 20
 def _envelope(event_id: str, kind: str, ref: dict[str, str], data: dict[str, Any]) -> dict[str, Any]:
     return {"eventId": event_id, "domain": "shop", "type": kind, "occurredAt": datetime.now(tz=UTC).isoformat(),
             "contact": ref, "data": data}
+
+
+@contextmanager
+def roles(env: dict[str, str], split: bool) -> Iterator[load.Server]:
+    """The service: the API with every worker in one process, or one process per role."""
+    if not split:
+        with load.server(env, workers=True) as served:
+            yield served
+        return
+    workers = [subprocess.Popen([sys.executable, "-m", "profiles.cli", verb], env={**os.environ, **env},
+                                stdout=subprocess.DEVNULL) for verb in ("project", "consume")]
+    try:
+        with load.server(env, workers=False) as served:
+            yield served
+    finally:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            try:
+                worker.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                worker.kill()
 
 
 def wait_visible(port: int, path: str, check: Any, timeout: float) -> float | None:
@@ -52,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=30.0)
     p.add_argument("--contacts", type=int, default=5000)
     p.add_argument("--probe-every", type=float, default=0.25)
+    p.add_argument("--topology", choices=("split", "single"), default="split",
+                   help="one process per role (API, projections, consumer), or all in one")
     args = p.parse_args(argv)
     if args.smoke:
         args.rate, args.seconds, args.contacts, args.probe_every = 200, 2.0, 100, 0.5
@@ -71,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         env = {"DATABASE_URL": url, "PROFILES_DB_SCHEMA": schema, "PROFILES_API_KEYS": "",
                "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "PROFILES_EVENTS_TOPIC": topic,
                "PROFILES_DLQ_TOPIC": f"{topic}.dlq", "PROFILES_CONSUMER_GROUP": f"bench-{topic}"}
-        with load.server(env, workers=True) as served:
+        with roles(env, args.topology == "split") as served:
             port = served.port
             ids = []
             for ref in probes:  # every contact is in once the last probe contact is
@@ -132,8 +162,10 @@ def main(argv: list[str] | None = None) -> int:
                common.Figure("publish → visible, p50", p50, "ms", target=TARGET_P99_MS, higher_is_better=False),
                common.Figure("background rate sent", sent[0] / seconds, "ev/s", note=f"asked for {args.rate}/s")]
     params = {"rate": args.rate, "seconds": args.seconds, "contacts": args.contacts, "probes": len(results),
-              "smoke": args.smoke}
+              "topology": args.topology, "smoke": args.smoke}
     bench_id = "b5" if args.rate == 5000 or args.smoke else f"b5-{args.rate}"
+    if args.topology == "single" and not args.smoke:
+        bench_id += "-single"
     common.report(bench_id, "freshness", params, figures, url=url,
                   extra={"latencies_ms": [round(1000 * r, 1) if r is not None else None for r in results],
                          "background_sent": sent[0], "not_visible_within_60s": lost}, save=not args.no_save)

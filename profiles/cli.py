@@ -45,9 +45,10 @@ def _serve(args: argparse.Namespace) -> int:
 
         loaded = load_demo(container.app)
         logging.getLogger("profiles").info("demo domain %s", "loaded" if loaded else "already present")
-    for area in _areas():
-        if hasattr(area, "add_workers"):
-            area.add_workers(runtime)
+    if not args.api_only:
+        for area in _areas():
+            if hasattr(area, "add_workers"):
+                area.add_workers(runtime)
     app = create_app(container, runtime)
     # uvicorn re-raises SIGTERM after its graceful shutdown; with the default handler that
     # would kill the process before the workers stop, so turn it into a normal exit.
@@ -69,6 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--demo", action="store_true", help="load the sample domain 'demo' once")
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)
+    # One process per role uses every core (the GIL lets one process use about one):
+    # `serve --api-only` beside `profiles project` and `profiles consume` (README, Scaling).
+    serve.add_argument("--api-only", action="store_true",
+                       help="only the HTTP API; run `profiles project` and `profiles consume` beside it")
     serve.set_defaults(func=_serve)
     for area in _areas():
         area.register(verbs)
