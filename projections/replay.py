@@ -1,6 +1,7 @@
 """Rebuild every projection from position 0 into fresh tables, then switch reads over.
 
-1. build into schema ``<schema>__rebuild`` with a progress bar (events/s, ETA);
+1. build into schema ``<schema>__rebuild`` with a progress bar, in bulk
+   (``projections.rebuild``: state in memory, ``COPY``, indexes after);
 2. in ONE transaction: hold the live tracking table (live runners pause at their next
    batch; readers go on), bring live and rebuilt tables to the same log position,
    checksum both, and swap them by moving tables between schemas (names, indexes and
@@ -20,6 +21,7 @@ from psycopg import Connection, errors, sql
 from tqdm import tqdm
 
 from projections import schema as tables
+from projections.rebuild import rebuild as bulk_rebuild
 from projections.runner import Step, connect
 
 log = logging.getLogger(__name__)
@@ -83,17 +85,16 @@ def replay(database_url: str, schema: str, *, batch_size: int = 1000, progress: 
         _drop(conn, rebuild)
         _drop(conn, replaced)
         tables.create(conn, schema, schema)
-        tables.create(conn, rebuild, schema)
-        step = Step(conn, rebuild, schema)
-        head = step.head()
-        events = 0
-        with tqdm(total=head, unit="pos", unit_scale=True, file=sys.stderr, disable=not progress,
+        row = conn.execute(sql.SQL("SELECT max(notification_id) FROM {}.profiles_events").format(
+            sql.Identifier(schema))).fetchone()
+        with tqdm(total=int(row[0] or 0) if row else 0, unit="pos", unit_scale=True, file=sys.stderr, disable=not progress,
                   desc="replay", dynamic_ncols=True) as bar:
-            while step.position() < head:
-                n, position = step.run(batch_size, head)
-                events += n
+            def advance(applied: int, position: int) -> None:
                 bar.update(position - bar.n)
-                bar.set_postfix(events=events, refresh=False)
+
+            built = bulk_rebuild(database_url, schema, rebuild, progress=advance)
+        events = built.events
+        step = Step(conn, rebuild, schema)
         live = Step(conn, schema, schema)
         for attempt in range(SWITCH_ATTEMPTS):
             try:

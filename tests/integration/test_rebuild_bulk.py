@@ -1,0 +1,111 @@
+"""The bulk rebuild builds exactly the tables the live runner builds, with the same
+indexes and constraints, analysed; it refuses tables that already hold a projection."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+
+from bench import workload
+from domain.ingest import parse
+from domain.meta import Meta
+from profiles.demo import load_demo
+from projections import schema as tables
+from projections.rebuild import rebuild
+from projections.replay import checksums
+from projections.runner import ProjectionRunner
+from tests.conftest import fresh_schema
+
+
+def api(at: datetime) -> Meta:
+    return Meta(method="api", actor="key-shop", occurred_at=at)
+
+
+def _log(app) -> int:
+    """Generated traffic in two domains, with segments defined before, during (over
+    populated domains) and after it, redefined and deleted; time-relative segments and
+    clock ticks; notes added and deleted; templates revised; sends; removals."""
+    rng = random.Random(5)
+    now = datetime.now(tz=UTC)
+    load_demo(app, now=now)
+    for domain in ("shop", "travel"):
+        app.define_segment(domain, "Estonians", {"field": "language", "op": "in", "value": ["et", "fi"]},
+                           api(now))
+    raws = list(workload.envelopes(2400, 240, seed=11, prefix="rb", domain=None))
+    parsed = [parse(r) for r in raws if r["domain"] in ("shop", "travel")]
+    for start in range(0, len(parsed), 300):
+        app.ingest(parsed[start:start + 300],
+                   lambda e: Meta(method="kafka", actor="bench", occurred_at=e.occurredAt))
+        if start == 900:  # segments over domains that already have contacts and activity
+            app.define_segment("shop", "Buyers", {"activity": "orderPlaced", "op": "countGte", "value": 2,
+                                                  "withinDays": 10}, api(now))
+            app.define_segment("travel", "Quiet", {"activity": "pageViewed", "op": "countLt", "value": 1,
+                                                   "withinDays": 3}, api(now))
+            recent, _ = app.define_segment("shop", "Recent", {"field": "createdAt", "op": "withinLastDays",
+                                                              "value": 20}, api(now))
+            app.tick(Meta(actor="clock", occurred_at=now + timedelta(days=1)))
+    app.redefine_segment("shop", recent.id, "Recent", {"field": "createdAt", "op": "withinLastDays", "value": 5},
+                         api(now))
+    ann, _ = app.create_contact("shop", {"email": "ann.rebuild@example.com"}, {"vip": True}, api(now))
+    notes = [app.add_note("shop", ann.id, f"note {n}", "maria", api(now))[0] for n in range(3)]
+    app.delete_note("shop", ann.id, notes[1], api(now))
+    template, _ = app.create_template("shop", "email", "Hi", "Hello", "Hi {{ firstName }}", {}, api(now))
+    app.revise_template("shop", template.id, "Hello again", "Hi {{ firstName }}!", {}, api(now + timedelta(seconds=1)))
+    app.approve_template("shop", template.id, api(now + timedelta(seconds=2)))
+    app.change_subscription("shop", ann.id, "email", "subscribed", api(now), confirmed=True)
+    app.send_message("shop", ann.id, "email", template.id, api(now))
+    doomed, _ = app.create_contact("shop", {"email": "bob.rebuild@example.com"}, {}, api(now))
+    app.add_note("shop", doomed.id, "gone with him", "maria", api(now))
+    app.remove_contact("shop", doomed.id, api(now))
+    segment, _ = app.define_segment("shop", "VIP", {"field": "variables.vip", "op": "eq", "value": True}, api(now))
+    app.set_variables("shop", ann.id, {"vip": False}, api(now))
+    app.set_variables("shop", ann.id, {"vip": True}, api(now + timedelta(minutes=1)))
+    app.delete_segment("shop", segment.id, api(now))
+    for days in (2, 9, 30):
+        app.tick(Meta(actor="clock", occurred_at=now + timedelta(days=days)))
+    return app.set_variables("shop", ann.id, {"score": rng.randint(0, 1000)}, api(now))[1]
+
+
+def _keys(conn: psycopg.Connection, schema: str) -> set[tuple[str, str, str]]:
+    rows = conn.execute("SELECT tablename, indexname, replace(indexdef, %s, '') FROM pg_indexes WHERE schemaname = %s",
+                        (f'"{schema}".', schema)).fetchall()
+    rows += conn.execute(
+        "SELECT t.relname, c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c JOIN pg_class t "
+        "ON t.oid = c.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace WHERE n.nspname = %s", (schema,)).fetchall()
+    return {(t, n, d.replace(f"{schema}.", "")) for t, n, d in rows if t in tables.TABLES}
+
+
+def test_bulk_rebuild_equals_the_live_path(container, database_url):
+    schema = container.settings.db_schema
+    position = _log(container.app)
+    live = ProjectionRunner(database_url, schema, batch_size=7)  # batch boundaries everywhere
+    live.ensure_tables()
+    live.catch_up()
+    with fresh_schema(database_url) as bulk:
+        seen: list[int] = []
+        result = rebuild(database_url, schema, bulk, progress=lambda n, pos: seen.append(pos))
+        assert result.position == position and seen[-1] == position
+        with psycopg.connect(database_url) as conn:
+            before, after = checksums(conn, schema), checksums(conn, bulk)
+            assert after == before
+            assert after["segment_history"][0] > 50 and after["profile_notes"][0] == 2
+            assert _keys(conn, bulk) == _keys(conn, schema)
+            analysed = conn.execute("SELECT count(*) FROM pg_stat_user_tables WHERE schemaname = %s "
+                                    "AND last_analyze IS NOT NULL AND last_vacuum IS NOT NULL", (bulk,)).fetchone()[0]
+            assert analysed == len(tables.TABLES) - 1  # every table but the tracking rows
+        # The live runner carries on from the rebuilt tables.
+        container.app.create_contact("shop", {"email": "after@example.com"}, {}, api(datetime.now(tz=UTC)))
+        assert ProjectionRunner(database_url, schema, view_schema=bulk).catch_up() == 1
+
+
+def test_bulk_rebuild_refuses_tables_that_hold_a_projection(container, database_url):
+    schema = container.settings.db_schema
+    container.app.create_contact("shop", {"email": "x@example.com"}, {}, api(datetime.now(tz=UTC)))
+    runner = ProjectionRunner(database_url, schema)
+    runner.ensure_tables()
+    runner.catch_up()
+    with pytest.raises(RuntimeError, match="fresh tables"):
+        rebuild(database_url, schema, schema)
