@@ -237,4 +237,4 @@ def _apply_to(uow: UnitOfWork, envelope: Envelope, data: BaseModel, target: Cont
         # Its id comes from the eventId, whose receipt is stored in the same transaction:
         # a redelivery is caught by the receipt (and the primary key), so no look-up here.
         activity_id = uuid5(_ACTIVITY_NAMESPACE, envelope.receipt)
-        uow.add(Activity.record(activity_id, envelope.domain, target.id, data.name, data.properties, meta))
+        uow.record(Activity.recorded(activity_id, envelope.domain, target.id, data.name, data.properties, meta))

@@ -34,6 +34,9 @@ class UnitOfWork:
         self._app = app
         self.aggregates: dict[UUID, Aggregate] = {}
         self.receipts: list[str] = []
+        # New events of aggregates no command reads back (activities): saved as they are.
+        self.events: list[Any] = []
+        self._events_before = 0
         # 0 on the first run of a batch; more when replayed after a conflict, when a
         # check made before the batch (e.g. "eventId seen?") may have gone stale.
         self.attempt = 0
@@ -107,8 +110,13 @@ class UnitOfWork:
         self.aggregates[aggregate.id] = aggregate
         return aggregate
 
+    def record(self, event: Any) -> None:
+        """Save ``event`` with the batch, without an aggregate around it."""
+        self.events.append(event)
+
     def _begin_command(self) -> None:
         self._touched = {}
+        self._events_before = len(self.events)
 
     def _rely_on_touched(self) -> None:
         """The current command was refused: remember the cached aggregates it read."""
@@ -134,7 +142,8 @@ class UnitOfWork:
 
     def _command_recorded(self) -> bool:
         """Did the current command record any event (on an aggregate it touched)?"""
-        return any(len(self.aggregates[i].pending_events) != n for i, n in self._touched.items())
+        return len(self.events) != self._events_before or any(
+            len(self.aggregates[i].pending_events) != n for i, n in self._touched.items())
 
 
 @dataclass
@@ -221,14 +230,14 @@ def _save(app: Application[UUID], uow: UnitOfWork, tracking: Tracking | None, kw
     processing = ProcessingEvent[UUID](tracking=tracking)
     # Not processing.collect_events(*aggregates): its two isinstance checks against
     # runtime Protocols cost ~20 % of a batch; and an untouched aggregate has nothing to
-    # save nor to re-cache. One-event activities are not cached: they are never loaded
-    # again and would push contacts out of the LRU cache.
+    # save nor to re-cache. Activities come as loose events (``uow.events``): they are
+    # never loaded again and, cached, would push contacts out of the LRU cache.
     for aggregate in uow.aggregates.values():
         events = aggregate.collect_events()
         if events:
             processing.events.extend(events)
-            if getattr(aggregate, "cache_after_save", True):
-                processing.aggregates[aggregate.id] = aggregate
+            processing.aggregates[aggregate.id] = aggregate
+    processing.events.extend(uow.events)
     processing.saved_kwargs.update(kwargs)
     if not processing.events and tracking is None and not kwargs.get("receipts"):
         return []  # receipts alone are stored: an envelope that changed nothing was still applied
