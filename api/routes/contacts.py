@@ -38,7 +38,7 @@ def create_contact(body: ContactCreate, domain: deps.Domain, app: deps.App, meta
 
 @router.get("/contacts", response_model=Page[ContactPublic], summary="Search or page the Contact List")
 async def find_contacts(
-    domain: deps.Domain, reads: deps.AsyncProfileReader,
+    domain: deps.Domain, reads: deps.AsyncReader,
     email: Annotated[str | None, Query(max_length=320, examples=["ANN@Example.com "])] = None,
     phone_number: Annotated[str | None, Query(alias="phoneNumber", max_length=40, examples=["+372 555 12345"])] = None,
     user_id: Annotated[str | None, Query(alias="userId", max_length=256)] = None,
@@ -63,7 +63,7 @@ async def find_contacts(
 
 
 @router.get("/contacts/{contactId}", response_model=ContactPublic, summary="Read a profile")
-async def read_contact(contact_id: deps.ContactId, domain: deps.Domain, reads: deps.AsyncProfileReader) -> Response:
+async def read_contact(contact_id: deps.ContactId, domain: deps.Domain, reads: deps.AsyncReader) -> Response:
     # The hottest read (bench B4): awaited on the event loop, no threadpool hop; the
     # projection stores the document in its public shape already, so it is sent as is
     # rather than validated again into ContactPublic.
