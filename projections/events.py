@@ -58,14 +58,23 @@ def _value(value: Any) -> Any:
 
 
 _TYPED = ("contact_id", "template_id", "resend_of")  # the only non-JSON fields besides the timestamp
+_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {}  # topic -> (kind, typed fields it may have)
+
+
+def _kind(topic: str) -> tuple[str, tuple[str, ...]]:
+    kind = topic[topic.index(":") + 1:]
+    # Contact events carry no typed field (their own id is the originator's).
+    spec = _KINDS[topic] = (kind, () if kind.startswith("Contact.") else _TYPED)
+    return spec
 
 
 def decode(position: int, originator_id: str, version: int, topic: str, state: bytes) -> Fact:
     data = orjson.loads(state)
     at = data.pop("timestamp")["_data_"]
-    for key in _TYPED:
+    kind, typed = _KINDS.get(topic) or _kind(topic)
+    for key in typed:
         value = data.get(key)
         if value is not None:
             data[key] = _value(value)
-    kind = topic[topic.index(":") + 1:]
-    return Fact(position, str(originator_id), version, kind, at, datetime.fromisoformat(at), data)
+    return Fact(position, originator_id if type(originator_id) is str else str(originator_id), version, kind, at,
+                datetime.fromisoformat(at), data)

@@ -161,7 +161,7 @@ class MemoryTables:
         if row is None:
             return
         domain, name = row[0], row[1]
-        predicate, _ = self.compiled[sid]
+        predicate = self.compiled[sid][0]
         now, position, docs, rows = fact.when, fact.position, self.docs, self.activity
         matched = {cid for cid in self.by_domain.get(domain, ())
                    if predicate(docs[cid], evaluate.counter(rows.get(cid, ()), position, now), now)}

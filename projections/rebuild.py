@@ -8,10 +8,10 @@ logic (``projections.memory``):
 - documents, memberships, definitions, templates and notes are held in memory and
   written once at the end; feed, consent and segment history rows are streamed, each
   table through one long ``COPY`` on its own connection while Python goes on;
-- the tables are loaded without their indexes and constraints (captured from the
-  created tables, dropped, and re-created after the load, two tables at a time), then
-  ``VACUUM (ANALYZE)``-ed, so the first reader finds hint bits, a visibility map and
-  row estimates instead of paying for them;
+- rows are written frozen (``COPY … FREEZE``) and every table is ``VACUUM (ANALYZE)``-ed
+  at the end, so the first reader finds hint bits, a visibility map and row estimates
+  instead of paying for them; the tables written at the end are loaded without their
+  indexes and constraints (captured from the created tables, dropped, re-created after);
 - the log is read in position windows by a second thread, ahead of the decoding.
 
 The tracking rows move to the log head in the transaction that held them locked for the
@@ -24,6 +24,7 @@ import gc
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
@@ -46,6 +47,11 @@ from projections.segments import projection as segments
 
 log = logging.getLogger(__name__)
 WINDOW = 20_000  # log positions per read
+# Tables written once, at the end, from memory: loaded bare, their indexes built after.
+# The streamed ones (feed, consents, segment history) keep their indexes: PostgreSQL
+# maintains them on the other core while Python applies events, off the critical path.
+_AT_THE_END = ("profile_contacts", "profile_domains", "profile_templates", "profile_notes", "segment_definitions",
+               "segment_members")
 _DEFINITIONS = list(topics("Segment.Defined", "Segment.Redefined"))
 
 
@@ -53,6 +59,8 @@ _DEFINITIONS = list(topics("Segment.Defined", "Segment.Redefined"))
 class RebuildResult:
     events: int
     position: int
+    load_seconds: float = 0.0  # reading, applying and streaming the log
+    finish_seconds: float = 0.0  # writing the in-memory tables, indexes, VACUUM (ANALYZE)
 
 
 def rebuild(database_url: str, events_schema: str, view_schema: str, *,
@@ -71,14 +79,19 @@ def rebuild(database_url: str, events_schema: str, view_schema: str, *,
                 raise RuntimeError(f"a rebuild needs fresh tables; {view} has been projected meanwhile")
             row = lock.execute(f"SELECT max(notification_id) FROM {events}.profiles_events").fetchone()
             head = int(row[0] or 0) if row else 0
-            keys = indexes.capture(conn, view_schema, [t for t in tables.TABLES if t != "projection_tracking"])
+            keys = indexes.capture(conn, view_schema, list(_AT_THE_END))
             indexes.drop(conn, keys)
             with _collecting_later():
+                started = time.perf_counter()
                 state, applied = _load(conn, database_url, view, events, head, progress)
+                loaded = time.perf_counter()
                 _finish(database_url, view, events, state, keys)
+                finished = time.perf_counter()
             lock.execute(f"UPDATE {view}.projection_tracking SET position = %s", (head,))
-    log.info("rebuilt projections schema=%s events=%d position=%d", view_schema, applied, head)
-    return RebuildResult(events=applied, position=head)
+    log.info("rebuilt projections schema=%s events=%d position=%d load_s=%.2f finish_s=%.2f", view_schema, applied,
+             head, loaded - started, finished - loaded)
+    return RebuildResult(events=applied, position=head, load_seconds=loaded - started,
+                         finish_seconds=finished - loaded)
 
 
 def _require_empty(conn: Connection[Any], view: str) -> None:
@@ -118,7 +131,8 @@ def _load(conn: Connection[Any], url: str, view: str, events: str, head: int,
     with ExitStack() as stack:
         def stream(table: str, columns: tuple[str, ...]) -> Callable[[tuple[Any, ...]], None]:
             writer = stack.enter_context(connect(url))
-            copy = stack.enter_context(writer.cursor().copy(f"COPY {view}.{table} ({', '.join(columns)}) FROM STDIN"))
+            stack.enter_context(writer.transaction())
+            copy = stack.enter_context(_frozen_copy(writer, f"{view}.{table}", columns))
             return copy.write_row
 
         state = MemoryTables(feed=stream("activity_feed", activity.COLUMNS),
@@ -132,6 +146,14 @@ def _load(conn: Connection[Any], url: str, view: str, events: str, head: int,
             if progress:
                 progress(len(facts), position)
     return state, applied
+
+
+def _frozen_copy(conn: Connection[Any], table: str, columns: tuple[str, ...]) -> Any:
+    """``COPY … FREEZE`` into a table emptied in the same transaction: rows are written
+    frozen, with hint bits and the visibility map set, so neither the first reader nor
+    VACUUM has to rewrite every page (the table is fresh: TRUNCATE loses nothing)."""
+    conn.execute(f"TRUNCATE {table}")
+    return conn.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FREEZE)")
 
 
 def _apply(state: MemoryTables, facts: list[Fact], view: str, events: str) -> None:
@@ -209,15 +231,20 @@ def _finish(url: str, view: str, events: str, state: MemoryTables, keys: indexes
     }
 
     def finish(table: str) -> None:
+        started = time.perf_counter()
         with connect(url) as conn:
             conn.execute("SET maintenance_work_mem = '256MB'")
             if table in loads:
                 columns, rows = loads[table]
-                with conn.cursor().copy(f"COPY {view}.{table} ({', '.join(columns)}) FROM STDIN") as copy:
+                with conn.transaction(), _frozen_copy(conn, f"{view}.{table}", columns) as copy:
                     for row in rows():
                         copy.write_row(row)
+            loaded = time.perf_counter()
             indexes.restore(conn, keys, table)
+            indexed = time.perf_counter()
             conn.execute(f"VACUUM (ANALYZE) {view}.{table}")
+        log.debug("rebuilt table=%s load_s=%.2f index_s=%.2f vacuum_s=%.2f", table, loaded - started,
+                  indexed - loaded, time.perf_counter() - indexed)
 
     # Largest first, so the two workers end together.
     order = ["activity_feed", "profile_contacts", "segment_history", "profile_consents", "segment_members",

@@ -90,12 +90,14 @@ def _incremental(cur: Cursor[Any], batch: Batch) -> None:
                         [(d, sid) for sid, d in sorted(delta.items()) if d])
 
 
-Compiled = tuple[evaluate.Predicate, set[tuple[str, int]]]  # (predicate, counted (activity, days) pairs)
+# (predicate, counted (activity, days) pairs, the counted activity names)
+Compiled = tuple[evaluate.Predicate, set[tuple[str, int]], frozenset[str]]
 ActivityRows = list[tuple[str, Any, int]]  # (activity name, occurredAt, position)
 
 
 def compile_segment(conditions: dict[str, Any]) -> Compiled:
-    return evaluate.compile_condition(conditions), evaluate.activity_rules(conditions)
+    counted = evaluate.activity_rules(conditions)
+    return evaluate.compile_condition(conditions), counted, frozenset(name for name, _ in counted)
 
 
 def evaluate_changes(changes: list[Change], segments: Mapping[str, list[tuple[str, str]]],
@@ -112,13 +114,13 @@ def evaluate_changes(changes: list[Change], segments: Mapping[str, list[tuple[st
         listed = segments.get(change.domain)
         if not listed:
             continue
-        cid, doc, now = change.contact_id, change.doc, change.when
+        cid, doc, now, caused_by = change.contact_id, change.doc, change.when, change.activity
         count = evaluate.counter(activity.get(cid, no_rows), change.position, now)
         for sid, name in listed:
-            predicate, counted = compiled[sid]
+            predicate, _, names = compiled[sid]
             # A profile change re-evaluates every segment of the domain; a custom activity
             # only those that count that activity (the profile did not change).
-            if change.activity is not None and not any(a == change.activity for a, _ in counted):
+            if caused_by is not None and caused_by not in names:
                 continue
             key = (sid, cid)
             now_in = doc is not None and predicate(doc, count, now)
@@ -135,7 +137,7 @@ def evaluate_changes(changes: list[Change], segments: Mapping[str, list[tuple[st
 def _activity_rows(cur: Cursor[Any], view: str, compiled: Mapping[str, Compiled], changes: list[Change],
                    contacts: list[str]) -> dict[str, ActivityRows]:
     rules: set[tuple[str, int]] = set()
-    for _, counted in compiled.values():
+    for _, counted, _ in compiled.values():
         rules |= counted
     if not rules:
         return {}
