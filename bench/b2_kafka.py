@@ -1,18 +1,21 @@
 """B2 Kafka ingest: broker → consumer → event store, exactly once.
 
-    python -m bench.b2_kafka --events 500000 --partitions 3
+    python -m bench.b2_kafka --events 500000 --partitions 3 --processes 1,2
 
-The topic is filled first (not timed). Measured: ``ContactEventConsumer`` from start
-(group join included) until the store's tracking records say every partition's last
-offset is stored, events per second. Baseline in the same run: a plain kafka-python
+The topic is filled first (not timed). Measured, for each count in ``--processes`` (a
+fresh store each): that many members of one consumer group, each a ``profiles consume`` process (``ContactEventConsumer``), from start (group
+join included) until the store's tracking records say every partition's last offset is
+stored, events per second. One process uses about one core (the GIL); the partitions
+spread over the members as they would in a deployment. Baseline in the same run: a plain kafka-python
 consumer reading the same topic and decoding each message exactly as the consumer does
 (``consumers.records.decode``: JSON + envelope validation), storing nothing.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
-import threading
 import time
 import uuid
 from typing import Any
@@ -48,36 +51,35 @@ def consume_only(bootstrap: str, topic: str, total: int, quiet: bool) -> float:
     return t.seconds
 
 
-def consume_into_store(container: Any, topic: str, ends: dict[int, int], total: int, quiet: bool) -> float:
-    from consumers.consumer import ContactEventConsumer, tracking_name
-
-    consumer = ContactEventConsumer(container.app, container.settings)
-    stop = threading.Event()
-    failure: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            consumer.run(stop)
-        except BaseException as e:  # noqa: BLE001 - reported below
-            failure.append(e)
+def consume_into_store(container: Any, env: dict[str, str], processes: int, topic: str, ends: dict[int, int],
+                       total: int, quiet: bool) -> float:
+    from consumers.consumer import tracking_name
 
     recorder = container.app.recorder
-    bar = common.progress(total, "B2 consumer → store", quiet=quiet, unit="msg")
-    thread = threading.Thread(target=run, name="b2-consumer", daemon=True)
-    with common.Timer() as t:
-        thread.start()
-        done = 0
-        while done < total:
-            if failure:
-                raise failure[0]
-            time.sleep(0.1)
-            stored = [recorder.max_tracking_id(tracking_name(topic, p)) for p in ends]
-            now = sum(0 if s is None else s + 1 for s in stored)
-            bar.update(now - done)
-            done = now
-    stop.set()
-    thread.join(30)
-    bar.close()
+    bar = common.progress(total, f"B2 consumer → store ({processes} processes)", quiet=quiet, unit="msg")
+    members: list[subprocess.Popen[bytes]] = []
+    try:
+        with common.Timer() as t:
+            members = [subprocess.Popen([sys.executable, "-m", "profiles.cli", "consume"],
+                                        env={**os.environ, **env}) for _ in range(processes)]
+            done = 0
+            while done < total:
+                if any(m.poll() is not None for m in members):
+                    raise RuntimeError("a consumer process exited before the topic was stored")
+                time.sleep(0.1)
+                stored = [recorder.max_tracking_id(tracking_name(topic, p)) for p in ends]
+                now = sum(0 if s is None else s + 1 for s in stored)
+                bar.update(now - done)
+                done = now
+    finally:
+        for member in members:
+            member.terminate()
+        for member in members:
+            try:
+                member.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                member.kill()
+        bar.close()
     return t.seconds
 
 
@@ -86,9 +88,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--events", type=int, default=500_000)
     p.add_argument("--contacts", type=int, default=50_000)
     p.add_argument("--partitions", type=int, default=3)
+    p.add_argument("--processes", default="1,2", help="consumer group members (one process each); a list runs each")
     args = p.parse_args(argv)
     if args.smoke:
         args.events, args.contacts = 600, 60
+    counts = [int(n) for n in str(args.processes).split(",")]
     url = common.database_url()
     topic = f"bench-contact-events-{uuid.uuid4().hex[:6]}"
     with broker.broker() as bootstrap:
@@ -97,21 +101,27 @@ def main(argv: list[str] | None = None) -> int:
                                                                    prefix="k"), args.events, args.quiet)
         total = sum(ends.values())
         base_seconds = consume_only(bootstrap, topic, total, args.quiet)
-        with common.scratch_schema(url, "b2") as schema:
-            container = common.build_container(url, schema, KAFKA_BOOTSTRAP_SERVERS=bootstrap,
-                                               PROFILES_EVENTS_TOPIC=topic, PROFILES_DLQ_TOPIC=f"{topic}.dlq",
-                                               PROFILES_CONSUMER_GROUP=f"bench-{topic}")
-            try:
-                seconds = consume_into_store(container, topic, ends, total, args.quiet)
-                stored = container.app.recorder.max_notification_id() or 0
-            finally:
-                container.close()
+        runs: dict[int, tuple[float, int]] = {}
+        for processes in counts:
+            with common.scratch_schema(url, "b2") as schema:
+                env = {"DATABASE_URL": url, "PROFILES_DB_SCHEMA": schema, "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+                       "PROFILES_EVENTS_TOPIC": topic, "PROFILES_DLQ_TOPIC": f"{topic}.dlq",
+                       "PROFILES_CONSUMER_GROUP": f"bench-{schema}"}  # a new group reads from the start
+                container = common.build_container(url, schema,
+                                                   **{k: v for k, v in env.items() if k != "DATABASE_URL"})
+                try:
+                    seconds = consume_into_store(container, env, processes, topic, ends, total, args.quiet)
+                    runs[processes] = (seconds, container.app.recorder.max_notification_id() or 0)
+                finally:
+                    container.close()
 
-    figures = [common.Figure("events/s, Kafka → store (exactly once)", total / seconds, "ev/s",
-                             total / base_seconds, "consume + decode, no store", target=TARGET_RATE)]
-    params = {"events": total, "contacts": args.contacts, "partitions": args.partitions, "smoke": args.smoke}
-    extra = {"seconds": round(seconds, 2), "baseline_seconds": round(base_seconds, 2), "stored_rows": stored,
-             "partition_ends": ends}
+    figures = [common.Figure(f"events/s, Kafka → store, {n} process{'es' if n > 1 else ''}", total / seconds,
+                             "ev/s", total / base_seconds, "consume + decode, no store", target=TARGET_RATE)
+               for n, (seconds, _) in runs.items()]
+    params = {"events": total, "contacts": args.contacts, "partitions": args.partitions,
+              "processes": counts, "smoke": args.smoke}
+    extra = {"seconds": {n: round(s, 2) for n, (s, _) in runs.items()}, "baseline_seconds": round(base_seconds, 2),
+             "stored_rows": {n: rows for n, (_, rows) in runs.items()}, "partition_ends": ends}
     common.report("b2", "Kafka ingest", params, figures, url=url, extra=extra, save=not args.no_save)
     return 0
 
