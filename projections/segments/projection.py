@@ -191,6 +191,17 @@ def _barrier(cur: Cursor[Any], batch: Batch, fact: Fact) -> None:
 
 
 def _backfill(cur: Cursor[Any], batch: Batch, segment_id: str, fact: Fact) -> None:
+    """Membership of one segment recomputed over its domain, set-based, in three steps.
+
+    1. the matching contacts, with the id of their would-be history row, go to a
+       temporary table by ``CREATE TABLE AS``, which may scan the profiles (and compute
+       the ids) in parallel, where an ``INSERT … SELECT`` may not;
+    2. the members as they were go to another: entries and exits are joins of two tables
+       the planner can size, never a per-row probe of ``segment_members`` while it is
+       being written (with the statistics of an empty table the planner re-scanned it
+       for every row);
+    3. members and history rows are inserted in contact order, so their contact indexes
+       grow at the right edge instead of at random leaves."""
     view = batch.view
     cur.execute(f"SELECT domain, name, conditions FROM {view}.segment_definitions WHERE id = %s", (segment_id,))
     row = cur.fetchone()
@@ -200,17 +211,25 @@ def _backfill(cur: Cursor[Any], batch: Batch, segment_id: str, fact: Fact) -> No
     query, compiled = matching_query(conditions, view, batch.events)
     params = {**compiled.params, "domain": domain, "now": fact.at, "position": fact.position,
               "segment": segment_id, "name": name, "at": fact.at}
+    # An earlier back-fill of this transaction (a clock tick re-evaluates several) made them.
+    cur.execute("DROP TABLE IF EXISTS pg_temp.segment_matched, pg_temp.segment_was")
+    cur.execute(f"CREATE TEMP TABLE segment_matched ON COMMIT DROP AS SELECT m.id, "
+                f"{_SQL_HISTORY_ID.format(contact='m.id')} AS entry FROM ({query}) m ORDER BY m.id", params)
+    cur.execute(f"CREATE TEMP TABLE segment_was ON COMMIT DROP AS SELECT contact_id AS id FROM {view}.segment_members "
+                "WHERE segment_id = %(segment)s ORDER BY contact_id", params)
     cur.execute(
-        f"WITH matched AS MATERIALIZED ({query}), "
-        f"entered AS (INSERT INTO {view}.segment_members (segment_id, contact_id, domain, since) "
-        f"SELECT %(segment)s::uuid, m.id, %(domain)s, %(at)s::timestamptz FROM matched m WHERE NOT EXISTS "
-        f"(SELECT 1 FROM {view}.segment_members s WHERE s.segment_id = %(segment)s AND s.contact_id = m.id) "
-        "RETURNING contact_id), "
-        f"exited AS (DELETE FROM {view}.segment_members s WHERE s.segment_id = %(segment)s "
-        "AND NOT EXISTS (SELECT 1 FROM matched m WHERE m.id = s.contact_id) RETURNING contact_id), "
+        "WITH entered AS (SELECT m.id, m.entry FROM pg_temp.segment_matched m "
+        "LEFT JOIN pg_temp.segment_was w ON w.id = m.id WHERE w.id IS NULL), "
+        "exited AS (SELECT w.id FROM pg_temp.segment_was w "
+        "LEFT JOIN pg_temp.segment_matched m ON m.id = w.id WHERE m.id IS NULL), "
+        f"joined AS (INSERT INTO {view}.segment_members (segment_id, contact_id, domain, since) "
+        "SELECT %(segment)s::uuid, id, %(domain)s, %(at)s::timestamptz FROM entered ORDER BY id), "
+        f"left_ AS (DELETE FROM {view}.segment_members s USING exited e "
+        "WHERE s.segment_id = %(segment)s AND s.contact_id = e.id), "
         f"history AS (INSERT INTO {view}.segment_history ({', '.join(HISTORY_COLUMNS)}) "
-        f"SELECT {_SQL_HISTORY_ID.format(contact='x.contact_id')}, %(segment)s::uuid, %(name)s, %(domain)s, x.contact_id, "
-        "x.kind, %(at)s::timestamptz, %(position)s FROM (SELECT contact_id, 'entered' AS kind FROM entered "
-        "UNION ALL SELECT contact_id, 'exited' FROM exited) x) "
-        f"UPDATE {view}.segment_definitions SET members = (SELECT count(*) FROM matched) WHERE id = %(segment)s",
+        "SELECT x.entry, %(segment)s::uuid, %(name)s, %(domain)s, x.id, x.kind, %(at)s::timestamptz, %(position)s "
+        "FROM (SELECT id, entry, 'entered' AS kind FROM entered "
+        f"UNION ALL SELECT id, {_SQL_HISTORY_ID.format(contact='id')}, 'exited' FROM exited) x ORDER BY x.id) "
+        f"UPDATE {view}.segment_definitions SET members = (SELECT count(*) FROM pg_temp.segment_matched) "
+        "WHERE id = %(segment)s",
         params)

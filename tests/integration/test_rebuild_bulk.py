@@ -109,3 +109,39 @@ def test_bulk_rebuild_refuses_tables_that_hold_a_projection(container, database_
     runner.catch_up()
     with pytest.raises(RuntimeError, match="fresh tables"):
         rebuild(database_url, schema, schema)
+
+
+def _analysed(database_url: str, schema: str) -> int:
+    with psycopg.connect(database_url) as conn:
+        return conn.execute("SELECT count(*) FROM pg_stat_user_tables WHERE schemaname = %s AND relname = ANY(%s) "
+                            "AND last_vacuum IS NOT NULL AND last_analyze IS NOT NULL",
+                            (schema, list(tables.TABLES))).fetchone()[0]
+
+
+def test_a_large_catch_up_leaves_its_tables_vacuumed_and_analysed(container, database_url):
+    """So the first back-fill after it neither sets every hint bit nor plans with the
+    estimates of empty tables."""
+    schema = container.settings.db_schema
+    load_demo(container.app)
+    small = ProjectionRunner(database_url, schema, maintain_after=10**9)
+    small.ensure_tables()
+    small.catch_up(stop=20)
+    assert _analysed(database_url, schema) == 0
+    ProjectionRunner(database_url, schema, maintain_after=50).catch_up()
+    assert _analysed(database_url, schema) == len(tables.TABLES)
+
+
+def test_the_live_runner_maintains_its_tables_after_working_off_a_backlog(container, database_url):
+    import time
+
+    schema = container.settings.db_schema
+    load_demo(container.app)  # the backlog, before the runner starts
+    live = ProjectionRunner(database_url, schema, batch_size=20, maintain_after=50)
+    live.start()
+    try:
+        deadline = time.monotonic() + 20
+        while _analysed(database_url, schema) < len(tables.TABLES) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        live.stop()
+    assert _analysed(database_url, schema) == len(tables.TABLES) and live.error is None
