@@ -9,17 +9,14 @@ Note texts never appear here: a note entry carries its id and author only.
 
 from __future__ import annotations
 
-import hashlib
+from hashlib import md5
 from typing import Any
+
+from orjson import dumps
 
 from projections.events import Fact
 
 CHANNEL_LABELS = {"email": "Email", "sms": "SMS", "webPush": "Web push", "telegram": "Telegram", "viber": "Viber"}
-
-
-def entry_id(originator_id: str, version: int) -> str:
-    """32 hex digits, which PostgreSQL reads as a uuid."""
-    return hashlib.md5(f"{originator_id}:{version}".encode()).hexdigest()
 
 
 def _label(channel: str) -> str:
@@ -83,7 +80,7 @@ def _message(fact: Fact) -> tuple[str, str, dict[str, Any]]:
 
 def entry(fact: Fact, domain: str | None) -> tuple[Any, ...] | None:
     """The feed row (id, domain, contact_id, occurred_at, position, type, name, summary,
-    data) for ``fact``, or None when the contact is unknown."""
+    data as JSON text) for ``fact``, or None when the contact is unknown."""
     name = None
     if fact.kind.startswith("Contact."):
         contact_id = fact.originator_id
@@ -99,5 +96,5 @@ def entry(fact: Fact, domain: str | None) -> tuple[Any, ...] | None:
         return None
     detail["method"] = fact.data["method"]
     detail["actor"] = fact.data["actor"]
-    return (entry_id(fact.originator_id, fact.version), domain, contact_id, fact.at, fact.position, kind, name,
-            summary, detail)
+    return (md5(f"{fact.originator_id}:{fact.version}".encode()).hexdigest(), domain, contact_id, fact.at,
+            fact.position, kind, name, summary, dumps(detail).decode())

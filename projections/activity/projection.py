@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from psycopg import Cursor
 
 from projections.activity.entries import entry
@@ -32,13 +31,6 @@ def apply(cur: Cursor[Any], batch: Batch) -> None:
 def rows(batch: Batch) -> list[tuple[Any, ...]]:
     """The feed rows of a run of events (the profile projection has set ``batch.domains``)."""
     domains = batch.domains
-    out = []
-    dumps = orjson.dumps
     kinds = _KINDS
-    for fact in batch.facts:
-        if fact.kind not in kinds:
-            continue
-        row = entry(fact, domains.get(fact.originator_id))
-        if row is not None:
-            out.append((*row[:8], dumps(row[8]).decode()))
-    return out
+    rows = (entry(fact, domains.get(fact.originator_id)) for fact in batch.facts if fact.kind in kinds)
+    return [row for row in rows if row is not None]
