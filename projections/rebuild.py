@@ -66,12 +66,16 @@ class RebuildResult:
 def rebuild(database_url: str, events_schema: str, view_schema: str, *,
             progress: Callable[[int, int], None] | None = None) -> RebuildResult:
     """Build every projection in ``view_schema`` (its tables empty or absent) from the log
-    of ``events_schema`` up to its current head; the tables end as the live path's."""
+    of ``events_schema`` up to its current head; the tables end as the live path's.
+
+    A failed rebuild drops the half-built tables (the next ``schema.create`` makes them
+    anew, indexes included); the tracking rows go with them, at 0."""
     with connect(database_url) as conn, connect(database_url) as lock:
         tables.create(conn, view_schema, events_schema)
         view = sql.Identifier(view_schema).as_string(conn)
         events = sql.Identifier(events_schema).as_string(conn)
         _require_empty(conn, view)
+        failure: BaseException | None = None
         with lock.transaction():  # held, on its own connection, until the tracking rows move
             lock.execute(f"LOCK TABLE {view}.projection_tracking IN EXCLUSIVE MODE")
             row = lock.execute(f"SELECT max(position) FROM {view}.projection_tracking").fetchone()
@@ -80,14 +84,21 @@ def rebuild(database_url: str, events_schema: str, view_schema: str, *,
             row = lock.execute(f"SELECT max(notification_id) FROM {events}.profiles_events").fetchone()
             head = int(row[0] or 0) if row else 0
             keys = indexes.capture(conn, view_schema, list(_AT_THE_END))
-            indexes.drop(conn, keys)
-            with _collecting_later():
-                started = time.perf_counter()
-                state, applied = _load(conn, database_url, view, events, head, progress)
-                loaded = time.perf_counter()
-                _finish(database_url, view, events, state, keys)
-                finished = time.perf_counter()
-            lock.execute(f"UPDATE {view}.projection_tracking SET position = %s", (head,))
+            try:
+                indexes.drop(conn, keys)
+                with _collecting_later():
+                    started = time.perf_counter()
+                    state, applied = _load(conn, database_url, view, events, head, progress)
+                    loaded = time.perf_counter()
+                    _finish(database_url, view, events, state, keys)
+                    finished = time.perf_counter()
+                lock.execute(f"UPDATE {view}.projection_tracking SET position = %s", (head,))
+            except BaseException as error:  # every other connection of ours is closed by now
+                failure = error
+                for table in tables.TABLES:
+                    lock.execute(f"DROP TABLE IF EXISTS {view}.{table}")
+        if failure is not None:
+            raise failure
     log.info("rebuilt projections schema=%s events=%d position=%d load_s=%.2f finish_s=%.2f", view_schema, applied,
              head, loaded - started, finished - loaded)
     return RebuildResult(events=applied, position=head, load_seconds=loaded - started,
@@ -251,8 +262,13 @@ def _finish(url: str, view: str, events: str, state: MemoryTables, keys: indexes
              *[t for t in tables.TABLES if t not in ("projection_tracking", "activity_feed", "profile_contacts",
                                                      "segment_history", "profile_consents", "segment_members")]]
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="rebuild-finish") as pool:
-        for done in [pool.submit(finish, table) for table in order]:
-            done.result()
+        futures = [pool.submit(finish, table) for table in order]
+        try:
+            for done in futures:
+                done.result()
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
     if state.shredded:  # what the live path does per batch: heal a crash between NoteDeleted and the shred
         with connect(url) as conn:
             conn.execute(f"DELETE FROM {events}.profiles_note_pads WHERE note_id = ANY(%s)", (state.shredded,))

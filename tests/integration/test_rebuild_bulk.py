@@ -145,3 +145,24 @@ def test_the_live_runner_maintains_its_tables_after_working_off_a_backlog(contai
     finally:
         live.stop()
     assert _analysed(database_url, schema) == len(tables.TABLES) and live.error is None
+
+
+def test_a_failed_rebuild_leaves_no_half_built_tables(container, database_url):
+    schema = container.settings.db_schema
+    load_demo(container.app)
+
+    def crash(applied: int, position: int) -> None:
+        raise RuntimeError("killed mid-rebuild")
+
+    with fresh_schema(database_url) as bulk:
+        with pytest.raises(RuntimeError, match="killed"):
+            rebuild(database_url, schema, bulk, progress=crash)
+        with psycopg.connect(database_url) as conn:
+            assert conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = %s", (bulk,)).fetchone()[0] == 0
+        rebuild(database_url, schema, bulk)  # starts over, complete with its indexes
+        live = ProjectionRunner(database_url, schema)
+        live.ensure_tables()
+        live.catch_up()
+        with psycopg.connect(database_url) as conn:
+            assert checksums(conn, bulk) == checksums(conn, schema)
+            assert _keys(conn, bulk) == _keys(conn, schema)
