@@ -18,8 +18,9 @@ def register(verbs: Any) -> None:
     project = verbs.add_parser("project", help="run the projections until Ctrl-C")
     project.add_argument("--batch-size", type=int, default=1000)
     project.set_defaults(func=_project)
-    replay = verbs.add_parser("replay", help="rebuild every projection from position 0, switch over, verify")
-    replay.add_argument("--batch-size", type=int, default=1000)
+    replay = verbs.add_parser("replay", help="rebuild every projection from position 0 (in bulk), switch over, verify")
+    replay.add_argument("--batch-size", type=int, default=1000,
+                        help="events per transaction while catching up at the switch-over")
     replay.set_defaults(func=_replay)
     export = verbs.add_parser("export-events", help="the full event log as NDJSON (for analysts)")
     export.add_argument("--domain", default=None)
