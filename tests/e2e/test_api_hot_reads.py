@@ -163,3 +163,25 @@ def test_without_the_lifespan_the_hot_reads_take_the_sync_read_model(container):
     assert missing.status_code == 404 and problem_code(missing) == "contact_not_found"
     assert client.get("/v1/domains/shop/contacts", params={"email": "a@example.com", "minPosition": 0}).json() == \
         {"items": [], "nextCursor": None}
+
+
+def test_a_position_the_profile_has_not_reached_is_503_on_the_async_path(container, monkeypatch):
+    """No projection runs here: the write is stored, the profile never catches up."""
+    from datetime import UTC, datetime
+
+    from fastapi.testclient import TestClient
+
+    from api import deps
+    from api.app import create_app
+    from domain.meta import Meta
+
+    monkeypatch.setattr(deps, "WAIT_SECONDS", 0.3)
+    contact, position = container.app.create_contact(
+        "shop", {"email": "ann@example.com"}, {}, Meta(method="api", actor="test", occurred_at=datetime.now(UTC)))
+    with TestClient(create_app(container)) as client:  # the lifespan opens the async reader
+        for path, params in ((f"/v1/domains/shop/contacts/{contact.id}", {}),
+                             ("/v1/domains/shop/contacts", {"email": "ann@example.com"})):
+            lagging = client.get(path, params={**params, "minPosition": position})
+            assert lagging.status_code == 503 and problem_code(lagging) == "projection_lagging"
+            beyond = client.get(path, params={**params, "minPosition": position + 1})
+            assert beyond.status_code == 422 and problem_code(beyond) == "validation_error"
