@@ -21,7 +21,7 @@ import orjson
 
 from api import errors
 from domain import values
-from domain.errors import InvalidInput
+from domain.errors import DomainError, InvalidInput
 
 _CONTACT = re.compile(r"/v1/domains/([a-z0-9][a-z0-9-]{0,62})/contacts/"
                       r"([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})")
@@ -42,40 +42,42 @@ class FastReads:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
-            answered = await self._answer(scope, send)
-            if answered:
+            try:
+                answer = await self._answer(scope)
+            except DomainError:  # refusals are the routes' to word (their handlers sit inside)
+                answer = None
+            if answer is not None:
+                body, scope["route"] = answer  # the route, so the metrics label it with its template
+                await send({"type": "http.response.start", "status": 200,
+                            "headers": [(b"content-length", str(len(body)).encode()),
+                                        (b"content-type", b"application/json")]})
+                await send({"type": "http.response.body", "body": body})
                 return
         await self.app(scope, receive, send)
 
-    async def _answer(self, scope: dict[str, Any], send: Any) -> bool:
+    async def _answer(self, scope: dict[str, Any]) -> tuple[bytes, Any] | None:
+        """(body, route) of a plain, successful hot read; None leaves it to the routes."""
         path = scope["path"]
         contact = _CONTACT.fullmatch(path)
         search = None if contact else _SEARCH.fullmatch(path)
         if contact is None and search is None:
-            return False
+            return None
         domain = (contact or search).group(1)  # type: ignore[union-attr]
         reads = self._reads(scope, domain)
         if reads is None:
-            return False
+            return None
         if contact is not None:
             if scope.get("query_string"):
-                return False
+                return None
             document = await reads.contact(domain, UUID(contact.group(2)))
             if document is None:
-                return False  # the route answers the 404 problem
-            body, route = orjson.dumps(document), self.routes["contact"]
-        else:
-            email = _only_email(scope.get("query_string", b""))
-            if email is None:
-                return False
-            items, next_cursor = await reads.find_contacts(domain, email=email, limit=SEARCH_LIMIT)
-            body, route = orjson.dumps({"items": items, "nextCursor": next_cursor}), self.routes["search"]
-        scope["route"] = route  # so the metrics label it with the route's template
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-length", str(len(body)).encode()),
-                                (b"content-type", b"application/json")]})
-        await send({"type": "http.response.body", "body": body})
-        return True
+                return None  # the route answers the 404 problem
+            return orjson.dumps(document), self.routes["contact"]
+        email = _only_email(scope.get("query_string", b""))
+        if email is None:
+            return None
+        items, next_cursor = await reads.find_contacts(domain, email=email, limit=SEARCH_LIMIT)
+        return orjson.dumps({"items": items, "nextCursor": next_cursor}), self.routes["search"]
 
     def _reads(self, scope: dict[str, Any], domain: str) -> Any:
         """The open async reader when the caller may read ``domain``, else None."""
