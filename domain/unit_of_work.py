@@ -222,7 +222,9 @@ def _run_command(uow: UnitOfWork, command: Command) -> tuple[Any, bool | None]:
     try:
         return command(uow), None
     except DomainError as error:
-        return error, uow._command_recorded()
+        # Kept as a value, not re-raised here: its traceback would tie the batch's frames
+        # (and through them every aggregate it touched) into a cycle only the GC can free.
+        return error.with_traceback(None), uow._command_recorded()
 
 
 def _save(app: Application[UUID], uow: UnitOfWork, tracking: Tracking | None, kwargs: dict[str, Any]) -> list[Any]:
