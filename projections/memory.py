@@ -40,7 +40,7 @@ class MemoryTables:
         self.shredded: list[str] = []
         self.definitions: dict[str, list[Any]] = {}  # id -> [domain, name, conditions, created_at, updated_at, position]
         self.compiled: dict[str, segments.Compiled] = {}
-        self.listed: dict[str, list[tuple[str, str]]] = {}  # domain -> [(segment id, name)]
+        self.listed: dict[str, list[segments.Listed]] = {}  # domain -> its segments
         self.member: dict[tuple[str, str], bool] = {}
         self.members: dict[str, dict[str, tuple[str, str]]] = defaultdict(dict)  # segment -> contact -> (domain, since)
         # contact -> its counted activities. The live path matches the feed's domain with the
@@ -66,7 +66,7 @@ class MemoryTables:
         listed = self.listed
         changes = [c for c in batch.changes if c.domain in listed]
         if changes:
-            history, _ = segments.evaluate_changes(changes, listed, self.compiled, self.member, self.activity)
+            history, _ = segments.evaluate_changes(changes, listed, self.member, self.activity)
             self._record(history)
 
     def _profile(self, out: profile.Outcome) -> None:
@@ -151,9 +151,10 @@ class MemoryTables:
 
     def _definitions_changed(self) -> None:
         self.compiled = {sid: segments.compile_segment(row[2]) for sid, row in self.definitions.items()}
-        listed: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        listed: dict[str, list[segments.Listed]] = defaultdict(list)
         for sid, row in self.definitions.items():
-            listed[row[0]].append((sid, row[1]))
+            predicate, _, names = self.compiled[sid]
+            listed[row[0]].append((sid, row[1], predicate, names))
         self.listed = dict(listed)
 
     def _backfill(self, sid: str, fact: Fact) -> None:

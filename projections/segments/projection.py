@@ -51,11 +51,11 @@ def _incremental(cur: Cursor[Any], batch: Batch) -> None:
     domains = sorted({c.domain for c in batch.changes})
     cur.execute(f"SELECT id::text, domain, name, conditions FROM {view}.segment_definitions WHERE domain = ANY(%s)",
                 (domains,))
-    segments: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    segments: dict[str, list[Listed]] = defaultdict(list)
     compiled: dict[str, Compiled] = {}
     for sid, domain, name, conditions in cur.fetchall():
-        segments[domain].append((sid, name))
         compiled[sid] = compile_segment(conditions)
+        segments[domain].append((sid, name, compiled[sid][0], compiled[sid][2]))
     changes = [c for c in batch.changes if c.domain in segments]
     if not changes:
         return
@@ -64,7 +64,7 @@ def _incremental(cur: Cursor[Any], batch: Batch) -> None:
     initial = {(sid, cid) for sid, cid in cur.fetchall()}
     member = dict.fromkeys(initial, True)
     activity = _activity_rows(cur, view, compiled, changes, contacts)
-    history, since = evaluate_changes(changes, segments, compiled, member, activity)
+    history, since = evaluate_changes(changes, segments, member, activity)
     if not history:
         return
     domain_of = {c.contact_id: c.domain for c in changes}
@@ -92,6 +92,7 @@ def _incremental(cur: Cursor[Any], batch: Batch) -> None:
 
 # (predicate, counted (activity, days) pairs, the counted activity names)
 Compiled = tuple[evaluate.Predicate, set[tuple[str, int]], frozenset[str]]
+Listed = tuple[str, str, evaluate.Predicate, frozenset[str]]  # a domain's segment: (id, name, predicate, counted names)
 ActivityRows = list[tuple[str, Any, int]]  # (activity name, occurredAt, position)
 
 
@@ -100,26 +101,27 @@ def compile_segment(conditions: dict[str, Any]) -> Compiled:
     return evaluate.compile_condition(conditions), counted, frozenset(name for name, _ in counted)
 
 
-def evaluate_changes(changes: list[Change], segments: Mapping[str, list[tuple[str, str]]],
-                     compiled: Mapping[str, Compiled], member: dict[tuple[str, str], bool],
+def evaluate_changes(changes: list[Change], segments: Mapping[str, list[Listed]], member: dict[tuple[str, str], bool],
                      activity: Mapping[str, ActivityRows]) -> tuple[list[tuple[Any, ...]], dict[tuple[str, str], str]]:
-    """Each change in log order against its domain's segments ((id, name) pairs):
+    """Each change in log order against its domain's segments:
     ``member`` ((segment, contact) -> inside) is updated in place; returns the history
     rows and, for each membership entered, the time of its latest entry. No I/O: the
     live path and a bulk rebuild share it."""
     history: list[tuple[Any, ...]] = []
     since: dict[tuple[str, str], str] = {}
     no_rows: ActivityRows = []
+    counted = {domain: frozenset().union(*(s[3] for s in listed)) for domain, listed in segments.items()}
     for change in changes:
         listed = segments.get(change.domain)
         if not listed:
             continue
         cid, doc, now, caused_by = change.contact_id, change.doc, change.when, change.activity
+        # A profile change re-evaluates every segment of the domain; a custom activity
+        # only those that count that activity (the profile did not change).
+        if caused_by is not None and caused_by not in counted[change.domain]:
+            continue
         count = evaluate.counter(activity.get(cid, no_rows), change.position, now)
-        for sid, name in listed:
-            predicate, _, names = compiled[sid]
-            # A profile change re-evaluates every segment of the domain; a custom activity
-            # only those that count that activity (the profile did not change).
+        for sid, name, predicate, names in listed:
             if caused_by is not None and caused_by not in names:
                 continue
             key = (sid, cid)
