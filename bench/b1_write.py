@@ -1,12 +1,15 @@
 """B1 write path: validated envelopes → commands → event store, with tracking.
 
-    python -m bench.b1_write --events 1000000 --contacts 100000
+    python -m bench.b1_write --events 1000000 --contacts 100000 --processes 1,2
 
 Measured: ``domain.ingest.parse`` + ``ContactProfiles.ingest`` in batches (one transaction
 and one tracking record per batch), envelopes per second. Baselines in the same run:
 the same envelopes with one ``app.ingest`` (one transaction) per envelope, on a sample;
 and a raw binary ``COPY`` of the very rows the run stored into a scratch table with the
-same indexes — the ceiling of what any insert path can do here.
+same indexes — the ceiling of what any insert path can do here. With ``--processes 1,2``
+the batched ingest also runs split over that many processes into one store, the
+envelopes partitioned by contact as Kafka partitions keep them (README, Scaling): one
+Python process uses about one core.
 """
 
 from __future__ import annotations
@@ -79,6 +82,58 @@ def ingest_one_by_one(app: Any, raws: list[dict[str, Any]], quiet: bool) -> floa
     return t.seconds
 
 
+def partitions(raws: list[dict[str, Any]], n: int) -> list[list[dict[str, Any]]]:
+    """Split the envelopes ``n`` ways keeping each contact's in one part, in order (as
+    Kafka keys them). A contact is known by any of its identifiers: the creating
+    envelope names them all."""
+    part_of: dict[tuple[str, str, str], int] = {}
+    parts: list[list[dict[str, Any]]] = [[] for _ in range(n)]
+    for raw in raws:
+        refs = [(raw["domain"], k, v) for k, v in raw["contact"].items()]
+        known = next((part_of[r] for r in refs if r in part_of), None)
+        part = known if known is not None else len(part_of) % n
+        for r in refs:
+            part_of.setdefault(r, part)
+        parts[part].append(raw)
+    return parts
+
+
+def ingest_in_processes(url: str, schema: str, raws: list[dict[str, Any]], batch: int, n: int,
+                        quiet: bool) -> tuple[float, Counter[str]]:
+    """The batched ingest split over ``n`` forked processes, each with its own application
+    (cache, pool) and tracking name, started together; seconds until the last is done."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    start = context.Barrier(n + 1)
+
+    def work(part: list[dict[str, Any]], index: int) -> None:
+        container = common.build_container(url, schema)
+        try:
+            start.wait()
+            _, outcomes = ingest_batched(container.app, part, batch, True, tracking=f"bench-b1-{index}")
+            results.put(dict(outcomes))
+        finally:
+            container.close()
+
+    workers = [context.Process(target=work, args=(part, i)) for i, part in enumerate(partitions(raws, n))]
+    for w in workers:
+        w.start()
+    start.wait()
+    outcomes: Counter[str] = Counter()
+    with common.Timer() as t:
+        for _ in workers:
+            outcomes.update(results.get())
+    for w in workers:
+        w.join()
+        if w.exitcode:
+            raise RuntimeError(f"an ingest process exited with {w.exitcode}")
+    if not quiet:
+        print(f"B1 batched ingest in {n} processes: {len(raws)} envelopes in {t.seconds:.1f} s", file=sys.stderr)
+    return t.seconds, outcomes
+
+
 def copy_baseline(url: str, schema: str, chunk: int, quiet: bool) -> tuple[float, int]:
     """Binary COPY of the stored rows into a table shaped like the events table."""
     import psycopg
@@ -117,7 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--contacts", type=int, default=100_000)
     p.add_argument("--batch", type=int, default=1000, help="envelopes per transaction")
     p.add_argument("--sample", type=int, default=5000, help="envelopes for the per-event baseline")
+    p.add_argument("--processes", default="1,2", help="also run the batched ingest split over N processes")
     args = p.parse_args(argv)
+    counts = [int(n) for n in str(args.processes).split(",") if int(n) > 1]
     if args.smoke:
         args.events, args.contacts, args.sample, args.batch = 1000, 100, 100, 250
     url = common.database_url()
@@ -135,6 +192,12 @@ def main(argv: list[str] | None = None) -> int:
         transactions = -(-len(raws) // args.batch)
         copy_seconds, copy_rows = copy_baseline(url, schema, max(1, rows // transactions), args.quiet)
 
+    split: dict[int, tuple[float, Counter[str]]] = {}
+    for n in counts:
+        with common.scratch_schema(url, f"b1p{n}") as schema:
+            common.build_container(url, schema).close()  # tables first, not raced by the workers
+            split[n] = ingest_in_processes(url, schema, raws, args.batch, n, args.quiet)
+
     sample = raws[:args.sample]
     with common.scratch_schema(url, "b1base") as schema:
         container = common.build_container(url, schema)
@@ -150,14 +213,19 @@ def main(argv: list[str] | None = None) -> int:
     figures = [
         common.Figure("envelopes/s, batched ingest", rate, "ev/s", per_event, "one ingest per event",
                       target=TARGET_RATE, ratio_target=TARGET_RATIO),
+        *[common.Figure(f"envelopes/s, batched ingest, {n} processes", len(raws) / sec, "ev/s", per_event,
+                        "one ingest per event", target=TARGET_RATE, ratio_target=TARGET_RATIO,
+                        note="same outcomes as 1 process" if out == outcomes else f"outcomes differ: {dict(out)}")
+          for n, (sec, out) in split.items()],
         common.Figure("stored events/s, batched ingest", store_rate, "rows/s", copy_rate, "raw binary COPY",
                       note="ratio = share of the COPY ceiling"),
     ]
     params = {"events": len(raws), "contacts": args.contacts, "batch": args.batch, "sample": len(sample),
-              "smoke": args.smoke}
+              "processes": [1, *counts], "smoke": args.smoke}
     extra = {"seconds": round(seconds, 2), "stored_rows": rows, "rows_per_envelope": round(rows / len(raws), 3),
              "outcomes": dict(outcomes), "types": dict(kinds), "per_event_seconds": round(one_seconds, 2),
-             "copy_seconds": round(copy_seconds, 2), "copy_rows": copy_rows}
+             "copy_seconds": round(copy_seconds, 2), "copy_rows": copy_rows,
+             "split": {n: {"seconds": round(sec, 2), "outcomes": dict(out)} for n, (sec, out) in split.items()}}
     common.report("b1", "write path", params, figures, url=url, extra=extra, save=not args.no_save)
     print(f"outcomes: {dict(outcomes)}")
     return 0
