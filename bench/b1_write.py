@@ -83,18 +83,13 @@ def ingest_one_by_one(app: Any, raws: list[dict[str, Any]], quiet: bool) -> floa
 
 
 def partitions(raws: list[dict[str, Any]], n: int) -> list[list[dict[str, Any]]]:
-    """Split the envelopes ``n`` ways keeping each contact's in one part, in order (as
-    Kafka keys them). A contact is known by any of its identifiers: the creating
-    envelope names them all."""
-    part_of: dict[tuple[str, str, str], int] = {}
+    """Split the envelopes ``n`` ways by their Kafka key, keeping each contact's in one
+    part and in order, as Kafka partitions would."""
+    key_of = workload.ContactKeys()
+    part_of: dict[str, int] = {}
     parts: list[list[dict[str, Any]]] = [[] for _ in range(n)]
     for raw in raws:
-        refs = [(raw["domain"], k, v) for k, v in raw["contact"].items()]
-        known = next((part_of[r] for r in refs if r in part_of), None)
-        part = known if known is not None else len(part_of) % n
-        for r in refs:
-            part_of.setdefault(r, part)
-        parts[part].append(raw)
+        parts[part_of.setdefault(key_of(raw), len(part_of) % n)].append(raw)
     return parts
 
 

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench import common
+from bench import common, workload
 
 
 @contextmanager
@@ -38,11 +38,6 @@ def create_topics(bootstrap: str, names: list[str], partitions: int) -> None:
     create(bootstrap, names, partitions)
 
 
-def key_of(envelope: dict[str, Any]) -> bytes:
-    """Any identifier of the contact (DESIGN §3): the first one the envelope gives."""
-    return next(iter(envelope["contact"].values())).encode()
-
-
 def produce(bootstrap: str, topic: str, envelopes: Iterable[dict[str, Any]], total: int,
             quiet: bool) -> dict[int, int]:
     """Send every envelope; returns each partition's end offset as the broker acknowledged
@@ -60,9 +55,10 @@ def produce(bootstrap: str, topic: str, envelopes: Iterable[dict[str, Any]], tot
         ends[meta.partition] = max(ends.get(meta.partition, 0), meta.offset + 1)
 
     futures = []
+    key_of = workload.ContactKeys()
     try:
         for n, envelope in enumerate(envelopes, 1):
-            futures.append(producer.send(topic, key=key_of(envelope), value=orjson.dumps(envelope))
+            futures.append(producer.send(topic, key=key_of(envelope).encode(), value=orjson.dumps(envelope))
                            .add_callback(acked))
             if n % 5000 == 0:
                 bar.update(5000)

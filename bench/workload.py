@@ -132,3 +132,22 @@ def _data(kind: str, p: Person, rng: random.Random) -> dict[str, Any]:
 
 def _env(event_id: str, domain: str, kind: str, at: str, ref: dict[str, str], data: dict[str, Any]) -> dict[str, Any]:
     return {"eventId": event_id, "domain": domain, "type": kind, "occurredAt": at, "contact": ref, "data": data}
+
+
+class ContactKeys:
+    """The Kafka key of each envelope: one per contact, whichever identifier the envelope
+    refers to it by (DESIGN §3: the key keeps one contact on one partition). A contact's
+    first envelope names every identifier it has (the generator creates contacts so);
+    later ones are matched by any of them."""
+
+    def __init__(self) -> None:
+        self._keys: dict[tuple[str, str, str], str] = {}
+
+    def __call__(self, envelope: dict[str, Any]) -> str:
+        refs = [(envelope["domain"], kind, value) for kind, value in envelope["contact"].items()]
+        key = next((self._keys[r] for r in refs if r in self._keys), None)
+        if key is None:
+            key = refs[0][2]
+        for r in refs:
+            self._keys.setdefault(r, key)
+        return key
