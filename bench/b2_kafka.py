@@ -1,6 +1,6 @@
 """B2 Kafka ingest: broker → consumer → event store, exactly once.
 
-    python -m bench.b2_kafka --events 500000 --partitions 3 --processes 1,2
+    python -m bench.b2_kafka --events 500000 --partitions 3 --processes 1,3
 
 The topic is filled first (not timed). Measured, for each count in ``--processes`` (a
 fresh store each): that many members of one consumer group, each a ``profiles consume`` process (``ContactEventConsumer``), from start (group
@@ -88,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--events", type=int, default=500_000)
     p.add_argument("--contacts", type=int, default=50_000)
     p.add_argument("--partitions", type=int, default=3)
-    p.add_argument("--processes", default="1,2", help="consumer group members (one process each); a list runs each")
+    p.add_argument("--processes", default="1,3", help="consumer group members (one process each; one per partition "
+                   "balances the group); a list runs each")
     args = p.parse_args(argv)
     if args.smoke:
         args.events, args.contacts = 600, 60
