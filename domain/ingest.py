@@ -10,7 +10,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from domain import errors, handlers, values
 from domain.activity import Activity
@@ -108,6 +108,14 @@ class StatusData(_Strict):
 class ActivityData(_Strict):
     name: Annotated[str, Field(min_length=1, max_length=100)]
     properties: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("properties")
+    @classmethod
+    def _parseable(cls, value: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return values.json_document("properties", value)
+        except errors.InvalidInput as e:
+            raise ValueError(e.detail) from None
 
 
 class Duplicate:

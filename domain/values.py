@@ -226,6 +226,24 @@ def variable_value(name: str, value: Any) -> str | int | float | bool:
     raise InvalidInput(f"variable {name} must be a string, number, boolean or date")
 
 
+MAX_PROPERTY_DEPTH = 8
+
+
+def json_document(name: str, value: Any, depth: int = 0) -> Any:
+    """A free-form JSON value (an activity's ``properties``) that every reader of the event
+    log can parse back: finite numbers only (NaN is not JSON: a stored NaN would stop
+    every projection at that event) and a bounded nesting."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidInput(f"{name} is not a finite number")
+    if isinstance(value, dict | list):
+        if depth >= MAX_PROPERTY_DEPTH:
+            raise InvalidInput(f"{name} is nested deeper than {MAX_PROPERTY_DEPTH} levels")
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            json_document(f"{name}.{key}", item, depth + 1)
+    return value
+
+
 def variables(values: dict[str, Any]) -> dict[str, Any]:
     """Validate a variables patch; ``None`` values mean "remove"."""
     if not isinstance(values, dict):

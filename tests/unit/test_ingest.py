@@ -148,6 +148,13 @@ def test_removal_variables_and_blacklist(memory_app):
     (envelope("message.status", {"email": "a@example.com"}, {"messageId": "nope", "status": "delivered"}),
      "validation_error"),
     ({"domain": "shop"}, "validation_error"),
+    # Not JSON, or nested without end: stored, they would stop every reader of the log.
+    (envelope("activity", {"email": "a@example.com"}, {"name": "x", "properties": {"v": float("nan")}}),
+     "validation_error"),
+    (envelope("activity", {"email": "a@example.com"}, {"name": "x", "properties": {"v": [[float("inf")]]}}),
+     "validation_error"),
+    (envelope("activity", {"email": "a@example.com"}, {"name": "x", "properties": {"v": [[[[[[[[[1]]]]]]]]]}}),
+     "validation_error"),
 ])
 def test_invalid_envelopes_are_refused_with_a_dlq_code(raw, code):
     with pytest.raises(errors.DomainError) as refused:
