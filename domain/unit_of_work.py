@@ -141,7 +141,7 @@ class UnitOfWork:
         return [i for i, version in self.relied_on.items() if stored.get(i, 0) != version]
 
     def _command_recorded(self) -> bool:
-        """Did the current command record any event (on an aggregate it touched)?"""
+        """Did the current command record any event (loose, or on an aggregate it touched)?"""
         return len(self.events) != self._events_before or any(
             len(self.aggregates[i].pending_events) != n for i, n in self._touched.items())
 
