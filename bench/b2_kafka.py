@@ -13,14 +13,12 @@ consumer reading the same topic and decoding each message exactly as the consume
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import time
 import uuid
 from typing import Any
 
-from bench import broker, common, workload
+from bench import broker, common, load, workload
 
 TARGET_RATE = 25_000
 
@@ -57,29 +55,17 @@ def consume_into_store(container: Any, env: dict[str, str], processes: int, topi
 
     recorder = container.app.recorder
     bar = common.progress(total, f"B2 consumer → store ({processes} processes)", quiet=quiet, unit="msg")
-    members: list[subprocess.Popen[bytes]] = []
-    try:
-        with common.Timer() as t:
-            members = [subprocess.Popen([sys.executable, "-m", "profiles.cli", "consume"],
-                                        env={**os.environ, **env}) for _ in range(processes)]
-            done = 0
-            while done < total:
-                if any(m.poll() is not None for m in members):
-                    raise RuntimeError("a consumer process exited before the topic was stored")
-                time.sleep(0.1)
-                stored = [recorder.max_tracking_id(tracking_name(topic, p)) for p in ends]
-                now = sum(0 if s is None else s + 1 for s in stored)
-                bar.update(now - done)
-                done = now
-    finally:
-        for member in members:
-            member.terminate()
-        for member in members:
-            try:
-                member.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                member.kill()
-        bar.close()
+    with load.roles(env, *["consume"] * processes) as members, common.Timer() as t:
+        done = 0
+        while done < total:
+            if any(m.poll() is not None for m in members):
+                raise RuntimeError("a consumer process exited before the topic was stored")
+            time.sleep(0.1)
+            stored = [recorder.max_tracking_id(tracking_name(topic, p)) for p in ends]
+            now = sum(0 if s is None else s + 1 for s in stored)
+            bar.update(now - done)
+            done = now
+    bar.close()
     return t.seconds
 
 

@@ -15,9 +15,7 @@ p50/p99 of publish → visible. The background rate actually sent is reported be
 
 from __future__ import annotations
 
-import os
 import random
-import subprocess
 import sys
 import threading
 import time
@@ -48,19 +46,8 @@ def roles(env: dict[str, str], split: bool) -> Iterator[load.Server]:
         with load.server(env, workers=True) as served:
             yield served
         return
-    workers = [subprocess.Popen([sys.executable, "-m", "profiles.cli", verb], env={**os.environ, **env},
-                                stdout=subprocess.DEVNULL) for verb in ("project", "consume")]
-    try:
-        with load.server(env, workers=False) as served:
-            yield served
-    finally:
-        for worker in workers:
-            worker.terminate()
-        for worker in workers:
-            try:
-                worker.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+    with load.roles(env, "project", "consume"), load.server(env, workers=False) as served:
+        yield served
 
 
 def wait_visible(port: int, path: str, check: Any, timeout: float) -> float | None:

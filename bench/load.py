@@ -65,6 +65,25 @@ def server(env: dict[str, str], *, workers: bool = False, timeout: float = 60.0)
             process.wait()
 
 
+@contextmanager
+def roles(env: dict[str, str], *verbs: str) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """``profiles <verb>`` processes (``project``, ``consume`` …: the service's roles run
+    apart, README Scaling), stopped on the way out."""
+    processes = [subprocess.Popen([sys.executable, "-m", "profiles.cli", verb], env={**os.environ, **env},
+                                  stdout=subprocess.DEVNULL) for verb in verbs]
+    try:
+        yield processes
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
 def get(port: int, path: str) -> tuple[int, bytes]:
     return asyncio.run(_one(port, path))
 
