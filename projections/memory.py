@@ -28,7 +28,7 @@ Sink = Callable[[tuple[Any, ...]], None]  # appends one row to a streamed table
 
 
 class MemoryTables:
-    def __init__(self, *, feed: Sink, consents: Sink, history: Sink, counted: set[str]) -> None:
+    def __init__(self, *, feed: Sink | None, consents: Sink, history: Sink, counted: set[str]) -> None:
         self.feed, self.consents, self.history = feed, consents, history
         self.counted = counted  # activity names some segment of the log counts: only those are kept
         self.docs: dict[str, dict[str, Any]] = {}
@@ -56,8 +56,9 @@ class MemoryTables:
         out = profile.project(batch, self.docs)
         self._profile(out)
         feed = self.feed
-        for row in activity.rows(batch):
-            feed(row)
+        if feed is not None:  # else a process of its own writes it (``activity.bulk``)
+            for row in activity.rows(batch):
+                feed(row)
         if self.counted:
             for fact in batch.facts:
                 if fact.kind == "Activity.Recorded" and fact.data["name"] in self.counted:

@@ -13,7 +13,9 @@ logic (``projections.memory``):
   are written frozen (``COPY … FREEZE``) and every table is ``VACUUM (ANALYZE)``-ed, so
   the first reader finds hint bits, a visibility map and row estimates instead of
   paying for them;
-- the log is read in position windows by a second thread, ahead of the decoding.
+- the log is read in position windows by a second thread, ahead of the decoding; the
+  feed, which needs nothing from the other projections, is written by a second process
+  (``projections.activity.bulk``), so Python work runs on both cores.
 
 The tracking rows move to the log head in the transaction that held them locked for the
 whole rebuild, so a live runner pointed at the same tables waits rather than interleaves.
@@ -23,8 +25,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import queue
-import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -38,8 +38,10 @@ from psycopg import Connection, sql
 from projections import indexes
 from projections import schema as tables
 from projections.activity import projection as activity
+from projections.activity.bulk import FeedProcess
 from projections.batch import Batch
 from projections.events import Fact, decode, topics
+from projections.logstream import frozen_copy, windows
 from projections.memory import MemoryTables
 from projections.profile import projection as profile
 from projections.runner import TOPICS, connect
@@ -47,11 +49,12 @@ from projections.segments import evaluate
 from projections.segments import projection as segments
 
 log = logging.getLogger(__name__)
-WINDOW = 20_000  # log positions per read
 # Every table is loaded bare and indexed after: on two busy cores, building an index
 # once by sorting costs less CPU than maintaining it row by row during the load.
 _INDEXED_AFTER = tuple(t for t in tables.TABLES if t != "projection_tracking")
 _DEFINITIONS = list(topics("Segment.Defined", "Segment.Redefined"))
+# What the main process reads when the feed has a process of its own.
+_MAIN_TOPICS = sorted(set(profile.TOPICS) | set(segments.TOPICS))
 
 
 @dataclass
@@ -63,12 +66,13 @@ class RebuildResult:
 
 
 def rebuild(database_url: str, events_schema: str, view_schema: str, *,
-            progress: Callable[[int, int], None] | None = None) -> RebuildResult:
+            progress: Callable[[int, int], None] | None = None, feed_process: bool = True) -> RebuildResult:
     """Build every projection in ``view_schema`` (its tables empty or absent) from the log
     of ``events_schema`` up to its current head; the tables end as the live path's.
 
     A failed rebuild drops the half-built tables (the next ``schema.create`` makes them
-    anew, indexes included); the tracking rows go with them, at 0."""
+    anew, indexes included); the tracking rows go with them, at 0. ``feed_process``: the
+    feed is written by a second process (``projections.activity.bulk``)."""
     with connect(database_url) as conn, connect(database_url) as lock:
         tables.create(conn, view_schema, events_schema)
         view = sql.Identifier(view_schema).as_string(conn)
@@ -87,7 +91,7 @@ def rebuild(database_url: str, events_schema: str, view_schema: str, *,
                 indexes.drop(conn, keys)
                 with _collecting_later():
                     started = time.perf_counter()
-                    state, applied = _load(conn, database_url, view, events, head, progress)
+                    state, applied = _load(conn, database_url, view, events, head, progress, feed_process)
                     loaded = time.perf_counter()
                     _finish(database_url, view, events, state, keys)
                     finished = time.perf_counter()
@@ -136,34 +140,33 @@ def _counted(conn: Connection[Any], events: str, head: int) -> set[str]:
 
 
 def _load(conn: Connection[Any], url: str, view: str, events: str, head: int,
-          progress: Callable[[int, int], None] | None) -> tuple[MemoryTables, int]:
+          progress: Callable[[int, int], None] | None, feed_process: bool) -> tuple[MemoryTables, int]:
     applied = 0
     with ExitStack() as stack:
+        feed: FeedProcess | None = None
+        if feed_process:
+            feed = FeedProcess(url, view, events, head)
+            stack.callback(feed.stop)  # a no-op once it is done; on failure, rolls it back
+
         def stream(table: str, columns: tuple[str, ...]) -> Callable[[tuple[Any, ...]], None]:
             writer = stack.enter_context(connect(url))
             stack.enter_context(writer.transaction())
-            copy = stack.enter_context(_frozen_copy(writer, f"{view}.{table}", columns))
+            copy = stack.enter_context(frozen_copy(writer, f"{view}.{table}", columns))
             return copy.write_row
 
-        state = MemoryTables(feed=stream("activity_feed", activity.COLUMNS),
+        state = MemoryTables(feed=None if feed else stream("activity_feed", activity.COLUMNS),
                              consents=stream("profile_consents", profile.CONSENT_COLUMNS),
                              history=stream("segment_history", segments.HISTORY_COLUMNS),
                              counted=_counted(conn, events, head))
-        for position, rows in _read(url, events, head):
+        for position, rows in windows(url, events, head, _MAIN_TOPICS if feed else TOPICS):
             facts = [decode(*row) for row in rows]
             _apply(state, facts, view, events)
             applied += len(facts)
             if progress:
                 progress(len(facts), position)
+        if feed:
+            feed.wait()
     return state, applied
-
-
-def _frozen_copy(conn: Connection[Any], table: str, columns: tuple[str, ...]) -> Any:
-    """``COPY … FREEZE`` into a table emptied in the same transaction: rows are written
-    frozen, with hint bits and the visibility map set, so neither the first reader nor
-    VACUUM has to rewrite every page (the table is fresh: TRUNCATE loses nothing)."""
-    conn.execute(f"TRUNCATE {table}")
-    return conn.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FREEZE)")
 
 
 def _apply(state: MemoryTables, facts: list[Fact], view: str, events: str) -> None:
@@ -179,50 +182,6 @@ def _apply(state: MemoryTables, facts: list[Fact], view: str, events: str) -> No
             run.append(fact)
     if run:
         state.apply(Batch(facts=run, view=view, events=events))
-
-
-def _read(url: str, events: str, head: int) -> Iterator[tuple[int, list[tuple[Any, ...]]]]:
-    """(window end, rows) in log order, fetched by a thread one window ahead."""
-    windows: queue.Queue[Any] = queue.Queue(maxsize=2)
-    stop = threading.Event()
-
-    def put(item: Any) -> None:
-        while not stop.is_set():
-            try:
-                windows.put(item, timeout=0.2)
-                return
-            except queue.Full:
-                continue
-
-    def fetch() -> None:
-        try:
-            with connect(url) as conn:
-                cur, start = conn.cursor(), 0
-                while start < head and not stop.is_set():
-                    upper = min(head, start + WINDOW)
-                    cur.execute(f"SELECT notification_id, originator_id::text, originator_version, topic, state "
-                                f"FROM {events}.profiles_events WHERE notification_id > %s AND notification_id <= %s "
-                                "AND topic = ANY(%s) ORDER BY notification_id", (start, upper, list(TOPICS)),
-                                binary=True)
-                    put((upper, cur.fetchall()))
-                    start = upper
-            put(None)
-        except BaseException as error:  # handed to the consumer, raised there
-            put(error)
-
-    thread = threading.Thread(target=fetch, name="rebuild-reader", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = windows.get()
-            if item is None:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        thread.join(timeout=10)
 
 
 # -- the end: the in-memory tables, then indexes and statistics, two tables at a time --
@@ -246,7 +205,7 @@ def _finish(url: str, view: str, events: str, state: MemoryTables, keys: indexes
             conn.execute("SET maintenance_work_mem = '256MB'")
             if table in loads:
                 columns, rows = loads[table]
-                with conn.transaction(), _frozen_copy(conn, f"{view}.{table}", columns) as copy:
+                with conn.transaction(), frozen_copy(conn, f"{view}.{table}", columns) as copy:
                     for row in rows():
                         copy.write_row(row)
             loaded = time.perf_counter()

@@ -78,7 +78,8 @@ def _keys(conn: psycopg.Connection, schema: str) -> set[tuple[str, str, str]]:
     return {(t, n, d.replace(f"{schema}.", "")) for t, n, d in rows if t in tables.TABLES}
 
 
-def test_bulk_rebuild_equals_the_live_path(container, database_url):
+@pytest.mark.parametrize("feed_process", [True, False], ids=["feed-in-its-own-process", "all-in-one-process"])
+def test_bulk_rebuild_equals_the_live_path(container, database_url, feed_process):
     schema = container.settings.db_schema
     position = _log(container.app)
     live = ProjectionRunner(database_url, schema, batch_size=7)  # batch boundaries everywhere
@@ -86,7 +87,8 @@ def test_bulk_rebuild_equals_the_live_path(container, database_url):
     live.catch_up()
     with fresh_schema(database_url) as bulk:
         seen: list[int] = []
-        result = rebuild(database_url, schema, bulk, progress=lambda n, pos: seen.append(pos))
+        result = rebuild(database_url, schema, bulk, progress=lambda n, pos: seen.append(pos),
+                         feed_process=feed_process)
         assert result.position == position and seen[-1] == position
         with psycopg.connect(database_url) as conn:
             before, after = checksums(conn, schema), checksums(conn, bulk)
@@ -166,3 +168,17 @@ def test_a_failed_rebuild_leaves_no_half_built_tables(container, database_url):
         with psycopg.connect(database_url) as conn:
             assert checksums(conn, bulk) == checksums(conn, schema)
             assert _keys(conn, bulk) == _keys(conn, schema)
+
+
+def test_a_failing_feed_process_fails_the_rebuild(container, database_url):
+    schema = container.settings.db_schema
+    load_demo(container.app)
+    with fresh_schema(database_url) as bulk:
+        with psycopg.connect(database_url, autocommit=True) as conn:  # the feed's table cannot be written
+            runner = ProjectionRunner(database_url, schema, view_schema=bulk)
+            runner.ensure_tables()
+            conn.execute(f'ALTER TABLE "{bulk}".activity_feed ADD CONSTRAINT no_rows CHECK (false) NOT VALID')
+        with pytest.raises(RuntimeError, match="feed process failed"):
+            rebuild(database_url, schema, bulk)
+        with psycopg.connect(database_url) as conn:
+            assert conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = %s", (bulk,)).fetchone()[0] == 0
