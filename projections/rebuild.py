@@ -162,6 +162,8 @@ def _load(conn: Connection[Any], url: str, view: str, events: str, head: int,
             facts = [decode(*row) for row in rows]
             _apply(state, facts, view, events)
             applied += len(facts)
+            if feed:
+                feed.check()
             if progress:
                 progress(len(facts), position)
         if feed:

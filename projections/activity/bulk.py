@@ -42,6 +42,11 @@ class FeedProcess:
             [sys.executable, "-m", "projections.activity.bulk"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, cwd=_ROOT, env={**os.environ, _JOB: job})
 
+    def check(self) -> None:
+        """Raise now if the process has already failed (the caller need not finish first)."""
+        if self._process.poll() not in (None, 0):
+            self.wait()
+
     def wait(self) -> int:
         out, err = self._process.communicate()
         if self._process.returncode != 0:
