@@ -48,6 +48,7 @@ class FeedProcess:
             self.wait()
 
     def wait(self) -> int:
+        """The number of messages it read."""
         out, err = self._process.communicate()
         if self._process.returncode != 0:
             detail = err.decode(errors="replace").strip().splitlines()
@@ -69,9 +70,10 @@ def main() -> int:
 
 def build(url: str, view: str, events: str, head: int) -> int:
     """The feed rows of positions up to ``head``, as the live path writes them: an event
-    of a contact that does not exist (never created, or removed) has no entry."""
+    of a contact that does not exist (never created, or removed) has no entry. Returns
+    how many messages it read (the events only the feed reads)."""
     domains: dict[str, str] = {}  # existing contact -> its domain
-    written = 0
+    messages = 0
     with connect(url) as conn, conn.transaction(), frozen_copy(conn, f"{view}.activity_feed", COLUMNS) as copy:
         write = copy.write_row
         for _, rows in windows(url, events, head, TOPICS):
@@ -79,7 +81,9 @@ def build(url: str, view: str, events: str, head: int) -> int:
                 fact = decode(*row)
                 kind = fact.kind
                 domain: Any = None
-                if kind.startswith("Contact."):
+                if kind.startswith("Message."):
+                    messages += 1
+                elif kind.startswith("Contact."):
                     if kind == "Contact.Created":
                         domain = domains[fact.originator_id] = fact.data["domain"]
                     elif kind == "Contact.Removed":
@@ -89,8 +93,7 @@ def build(url: str, view: str, events: str, head: int) -> int:
                 feed_row = entry(fact, domain)
                 if feed_row is not None:
                     write(feed_row)
-                    written += 1
-    return written
+    return messages
 
 
 if __name__ == "__main__":
