@@ -50,6 +50,16 @@ def _log(app) -> int:
     app.redefine_segment("shop", recent.id, "Recent", {"field": "createdAt", "op": "withinLastDays", "value": 5},
                          api(now))
     ann, _ = app.create_contact("shop", {"email": "ann.rebuild@example.com"}, {"vip": True}, api(now))
+    # An activity name the store's JSON escapes (quotes, a tab) or writes raw (non-ASCII).
+    odd = 'Käik "öö"\tx'
+    app.define_segment("shop", "Odd walkers", {"activity": odd, "op": "countGte", "value": 2, "withinDays": 30},
+                       api(now))
+    app.ingest([parse({"eventId": f"odd-{n}", "domain": "shop", "type": "activity",
+                       "occurredAt": (now - timedelta(hours=n)).isoformat(),
+                       "contact": {"email": "ann.rebuild@example.com"}, "data": {"name": odd}}) for n in range(3)],
+               lambda e: Meta(method="kafka", actor="kafka", occurred_at=e.occurredAt))
+    app.define_segment("shop", "Odd walkers too", {"activity": odd, "op": "countGte", "value": 3, "withinDays": 30},
+                       api(now))
     notes = [app.add_note("shop", ann.id, f"note {n}", "maria", api(now))[0] for n in range(3)]
     app.delete_note("shop", ann.id, notes[1], api(now))
     template, _ = app.create_template("shop", "email", "Hi", "Hello", "Hi {{ firstName }}", {}, api(now))
