@@ -89,17 +89,21 @@ def rebuild(database_url: str, events_schema: str, view_schema: str, *,
             row = lock.execute(f"SELECT max(notification_id) FROM {events}.profiles_events").fetchone()
             head = int(row[0] or 0) if row else 0
             keys = indexes.capture(conn, view_schema, list(_INDEXED_AFTER))
+            feed: FeedProcess | None = None
             try:
                 indexes.drop(conn, keys)
                 with _collecting_later():
                     started = time.perf_counter()
-                    state, applied = _load(conn, database_url, view, events, head, progress, feed_process)
+                    feed = FeedProcess(database_url, view, events, head) if feed_process else None
+                    state, applied = _load(conn, database_url, view, events, head, progress, feed)
                     loaded = time.perf_counter()
-                    _finish(database_url, view, events, state, keys)
+                    applied += _finish(database_url, view, events, state, keys, feed)
                     finished = time.perf_counter()
                 lock.execute(f"UPDATE {view}.projection_tracking SET position = %s", (head,))
-            except BaseException as error:  # every other connection of ours is closed by now
+            except BaseException as error:
                 failure = error
+                if feed is not None:
+                    feed.stop()  # its transaction rolls back: now every other connection of ours is closed
                 for table in tables.TABLES:
                     lock.execute(f"DROP TABLE IF EXISTS {view}.{table}")
         if failure is not None:
@@ -142,14 +146,9 @@ def _counted(conn: Connection[Any], events: str, head: int) -> set[str]:
 
 
 def _load(conn: Connection[Any], url: str, view: str, events: str, head: int,
-          progress: Callable[[int, int], None] | None, feed_process: bool) -> tuple[MemoryTables, int]:
+          progress: Callable[[int, int], None] | None, feed: FeedProcess | None) -> tuple[MemoryTables, int]:
     applied = 0
     with ExitStack() as stack:
-        feed: FeedProcess | None = None
-        if feed_process:
-            feed = FeedProcess(url, view, events, head)
-            stack.callback(feed.stop)  # a no-op once it is done; on failure, rolls it back
-
         def stream(table: str, columns: tuple[str, ...]) -> Callable[[tuple[Any, ...]], None]:
             writer = stack.enter_context(connect(url))
             stack.enter_context(writer.transaction())
@@ -172,8 +171,6 @@ def _load(conn: Connection[Any], url: str, view: str, events: str, head: int,
                 feed.check()
             if progress:
                 progress(len(rows), position)
-        if feed:
-            applied += feed.wait()
     return state, applied
 
 
@@ -207,7 +204,10 @@ def _apply(state: MemoryTables, facts: list[Fact], view: str, events: str) -> No
 
 # -- the end: the in-memory tables, then indexes and statistics, two tables at a time --
 
-def _finish(url: str, view: str, events: str, state: MemoryTables, keys: indexes.Keys) -> None:
+def _finish(url: str, view: str, events: str, state: MemoryTables, keys: indexes.Keys,
+            feed: FeedProcess | None) -> int:
+    """Returns how many events only the feed process read (0 without one)."""
+    messages = 0
     loads: dict[str, tuple[tuple[str, ...], Callable[[], Any]]] = {
         "profile_contacts": (profile.CONTACT_COLUMNS, state.contact_rows),
         "profile_domains": (("domain", "contacts"), state.domain_rows),
@@ -221,9 +221,13 @@ def _finish(url: str, view: str, events: str, state: MemoryTables, keys: indexes
     }
 
     def finish(table: str) -> None:
+        nonlocal messages
+        if table == "activity_feed" and feed is not None:  # it may still be writing
+            messages = feed.wait()
         started = time.perf_counter()
         with connect(url) as conn:
             conn.execute("SET maintenance_work_mem = '256MB'")
+            conn.execute("SET max_parallel_maintenance_workers = 0")  # two tables at a time use the two cores
             if table in loads:
                 columns, rows = loads[table]
                 with conn.transaction(), frozen_copy(conn, f"{view}.{table}", columns) as copy:
@@ -236,8 +240,9 @@ def _finish(url: str, view: str, events: str, state: MemoryTables, keys: indexes
         log.debug("rebuilt table=%s load_s=%.2f index_s=%.2f vacuum_s=%.2f", table, loaded - started,
                   indexed - loaded, time.perf_counter() - indexed)
 
-    # Largest first, so the two workers end together.
-    order = ["activity_feed", "profile_contacts", "segment_history", "profile_consents", "segment_members",
+    # Largest first, so the two workers end together; the contacts before the feed, which
+    # its own process may still be writing.
+    order = ["profile_contacts", "activity_feed", "segment_history", "profile_consents", "segment_members",
              *[t for t in tables.TABLES if t not in ("projection_tracking", "activity_feed", "profile_contacts",
                                                      "segment_history", "profile_consents", "segment_members")]]
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="rebuild-finish") as pool:
@@ -251,3 +256,4 @@ def _finish(url: str, view: str, events: str, state: MemoryTables, keys: indexes
     if state.shredded:  # what the live path does per batch: heal a crash between NoteDeleted and the shred
         with connect(url) as conn:
             conn.execute(f"DELETE FROM {events}.profiles_note_pads WHERE note_id = ANY(%s)", (state.shredded,))
+    return messages
