@@ -15,7 +15,8 @@ logic (``projections.memory``):
   paying for them;
 - the log is read in position windows by a second thread, ahead of the decoding; the
   feed, which needs nothing from the other projections, is written by a second process
-  (``projections.activity.bulk``), so Python work runs on both cores.
+  (``projections.activity.bulk``), so Python work runs on both cores, and the main
+  process skips the activities no segment counts without decoding them.
 
 The tracking rows move to the log head in the transaction that held them locked for the
 whole rebuild, so a live runner pointed at the same tables waits rather than interleaves.
