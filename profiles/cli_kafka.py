@@ -17,10 +17,13 @@ log = logging.getLogger("profiles.kafka")
 def register(verbs: Any) -> None:
     consume = verbs.add_parser("consume", help="apply contact events from Kafka (needs KAFKA_BOOTSTRAP_SERVERS)")
     consume.add_argument("--max-records", type=int, default=3000, help="records per poll (all partitions)")
-    consume.set_defaults(func=_consume)
     relay = verbs.add_parser("relay", help="publish message sends to the outbound topic (needs KAFKA_BOOTSTRAP_SERVERS)")
     relay.add_argument("--batch-size", type=int, default=500, help="sends per confirmed batch")
-    relay.set_defaults(func=_relay)
+    for verb, func in ((consume, _consume), (relay, _relay)):
+        # Run apart from `serve`, their lag and counters would be on no /metrics page.
+        verb.add_argument("--metrics-port", type=int, default=None,
+                          help="serve this process's Prometheus metrics on PROFILES_HOST:PORT/metrics")
+        verb.set_defaults(func=func)
 
 
 def add_workers(runtime: Any) -> None:
@@ -45,23 +48,27 @@ def _consume(args: argparse.Namespace) -> int:
     from consumers.consumer import ContactEventConsumer
 
     return _run_until_signal(lambda container: ContactEventConsumer(
-        container.app, container.settings, max_records=args.max_records).run)
+        container.app, container.settings, max_records=args.max_records).run, args.metrics_port)
 
 
 def _relay(args: argparse.Namespace) -> int:
     from consumers.relay import OutboundRelay
 
     return _run_until_signal(lambda container: OutboundRelay(container.app, container.settings,
-                                                             batch_size=args.batch_size).run)
+                                                             batch_size=args.batch_size).run, args.metrics_port)
 
 
-def _run_until_signal(make: Callable[[Any], Callable[[threading.Event], None]]) -> int:
+def _run_until_signal(make: Callable[[Any], Callable[[threading.Event], None]], metrics_port: int | None) -> int:
     from profiles.bootstrap import build
 
     settings = Settings()
     if not settings.kafka_bootstrap_servers:
         log.error("KAFKA_BOOTSTRAP_SERVERS is not set")
         return 2
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr=settings.host)
     logging.getLogger("kafka").setLevel(logging.WARNING)  # its INFO is per-connection chatter
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
