@@ -82,13 +82,16 @@ def main(argv: list[str] | None = None) -> int:
             container.close()
         rows = corpus.build(url, schema, args.events, seed_envelopes=args.seed_envelopes,
                             seed_contacts=args.seed_contacts, seed=args.seed, quiet=args.quiet)
-        seconds, applied = rebuild(url, schema, f"{schema}_view", args.quiet, total=rows)
-        base_seconds, base_applied = catch_up(url, schema, f"{schema}_one", 1, args.quiet, stop=args.sample,
-                                              total=args.sample, desc="B3 baseline: one event per transaction")
-        live_sample = min(args.live_sample, rows)
-        live_seconds, live_applied = catch_up(url, schema, f"{schema}_live", args.batch, args.quiet, stop=live_sample,
-                                              total=live_sample, desc="B3 baseline: live runner, batched")
-        _drop(url, f"{schema}_view", f"{schema}_one", f"{schema}_live")
+        try:  # the view schemas are outside the scratch schema: dropped here, also on failure
+            seconds, applied = rebuild(url, schema, f"{schema}_view", args.quiet, total=rows)
+            base_seconds, base_applied = catch_up(url, schema, f"{schema}_one", 1, args.quiet, stop=args.sample,
+                                                  total=args.sample, desc="B3 baseline: one event per transaction")
+            live_sample = min(args.live_sample, rows)
+            live_seconds, live_applied = catch_up(url, schema, f"{schema}_live", args.batch, args.quiet,
+                                                  stop=live_sample, total=live_sample,
+                                                  desc="B3 baseline: live runner, batched")
+        finally:
+            _drop(url, f"{schema}_view", f"{schema}_one", f"{schema}_live")
 
     # Rates over log positions covered (every stored event is passed over; identifier
     # claims are filtered out in SQL), and over the events the projections applied.
