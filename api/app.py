@@ -99,7 +99,9 @@ def _include_page(app: FastAPI) -> None:
 
 
 class BodyLimit:
-    """Refuses a body larger than its route may take before it is read (pure ASGI)."""
+    """Refuses a body larger than its route may take (pure ASGI): by its Content-Length
+    before it is read, or, sent chunked without one, as soon as it grows past the limit
+    (such a body is read here and handed on whole)."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -108,12 +110,51 @@ class BodyLimit:
         if scope["type"] == "http":
             limit = MAX_EVENTS_BODY if scope["path"].endswith("/events") else MAX_BODY
             length = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"content-length"), None)
-            if length is not None and (not length.isdigit() or int(length) > limit):
-                response = errors.problem(413, "payload_too_large", "Request body too large",
-                                          f"the body may be at most {limit} bytes", scope["path"])
-                await response(scope, receive, send)
+            if length is None and scope["method"] in ("POST", "PUT", "PATCH"):
+                body = await _read_at_most(receive, limit)
+                if body is None:
+                    await _too_large(scope, receive, send, limit)
+                    return
+                receive = _replaying(body, receive)
+            elif length is not None and (not length.isdigit() or int(length) > limit):
+                await _too_large(scope, receive, send, limit)
                 return
         await self.app(scope, receive, send)
+
+
+async def _read_at_most(receive: Any, limit: int) -> bytes | None:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks)  # the client went away; the app sees an empty body
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replaying(body: bytes, receive: Any) -> Any:
+    sent = False
+
+    async def replay() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            return await receive()  # after the body: wait for the disconnect, as usual
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+async def _too_large(scope: dict[str, Any], receive: Any, send: Any, limit: int) -> None:
+    response = errors.problem(413, "payload_too_large", "Request body too large",
+                              f"the body may be at most {limit} bytes", scope["path"])
+    await response(scope, receive, send)
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

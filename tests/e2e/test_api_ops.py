@@ -68,6 +68,17 @@ def test_bad_input_never_ends_in_500(api, domain):
         assert problem_code(response) == "validation_error"
     large = api.post(base, content=b"{" + b" " * (2 << 20) + b"}", headers={"content-type": "application/json"})
     assert large.status_code == 413 and problem_code(large) == "payload_too_large"
+    # Sent chunked, without a Content-Length to refuse it by: refused as it grows.
+    chunked = api.post(base, content=iter([b"{" + b" " * (1 << 20), b" " * (1 << 20) + b"}"]),
+                       headers={"content-type": "application/json"})
+    assert chunked.status_code == 413 and problem_code(chunked) == "payload_too_large"
+
+
+def test_a_small_body_sent_chunked_is_read_whole(api, domain):
+    body = iter([b'{"userId": "u-chunked", ', b'"email": "chunked@example.com"}'])
+    created = api.post(f"/v1/domains/{domain}/contacts", content=body, headers={"content-type": "application/json"})
+    assert created.status_code == 201, created.text
+    assert created.json()["email"] == "chunked@example.com"
 
 
 def test_a_position_the_projections_never_reach_is_503(container):
