@@ -15,7 +15,7 @@ log = logging.getLogger("profiles.projections")
 
 
 def register(verbs: Any) -> None:
-    project = verbs.add_parser("project", help="run the projections until Ctrl-C")
+    project = verbs.add_parser("project", help="run the projections and the clock until Ctrl-C")
     project.add_argument("--batch-size", type=int, default=1000)
     project.set_defaults(func=_project)
     replay = verbs.add_parser("replay", help="rebuild every projection from position 0 (in bulk), switch over, verify")
@@ -54,16 +54,22 @@ def _container() -> Any:
 
 
 def _project(args: argparse.Namespace) -> int:
+    from projections.clock import ClockWorker
     from projections.runner import ProjectionRunner
 
     container = _container()
     runner = ProjectionRunner(container.database_url, container.settings.db_schema, batch_size=args.batch_size)
+    # Beside `serve --api-only` this is the read side's process: time-relative segments
+    # need the clock's ticks as they do under `serve`.
+    clock = ClockWorker(container.app, container.settings.clock_tick_seconds)
     log.info("projecting schema=%s (Ctrl-C to stop)", container.settings.db_schema)
+    clock.start()
     try:
         runner.run_forever()
     except KeyboardInterrupt:
         pass
     finally:
+        clock.stop()
         container.close()
     return 0
 
