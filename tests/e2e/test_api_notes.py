@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 
+from tests.conftest import pg_dump
 from tests.e2e.conftest import problem_code
 
 
@@ -46,10 +46,9 @@ def test_deleting_a_note_destroys_its_text(api, domain, service, database_url, a
     feed = api.get(f"/v1/domains/{domain}/contacts/{ann['id']}/activity").json()["items"]
     assert "note.deleted" in {e["type"] for e in feed} and secret not in str(feed)
 
-    dump = subprocess.run(["/usr/bin/pg_dump", "--no-owner", "-n", api_schema, database_url],
-                          capture_output=True, check=True, timeout=60)
-    assert api_schema.encode() in dump.stdout  # the dump did cover our tables
-    assert secret.encode() not in dump.stdout
+    dump = pg_dump(database_url, api_schema)
+    assert api_schema.encode() in dump  # the dump did cover our tables
+    assert secret.encode() not in dump
 
     again = api.delete(f"{base}/{note['id']}")
     assert again.status_code == 404 and problem_code(again) == "note_not_found"

@@ -4,21 +4,19 @@ proved with ``pg_dump`` of the schema, event store included."""
 from __future__ import annotations
 
 import base64
-import subprocess
 import uuid
 from datetime import UTC, datetime
 
 import psycopg
 
 from domain.meta import Meta
+from tests.conftest import pg_dump
 
 AT = Meta(method="ui", actor="marketer@shop", occurred_at=datetime(2026, 1, 1, 10, tzinfo=UTC))
 
 
 def dump(database_url: str, schema: str) -> str:
-    done = subprocess.run(["/usr/bin/pg_dump", "--dbname", database_url, "-n", schema, "--no-owner"],
-                          capture_output=True, text=True, timeout=60, check=True)
-    return done.stdout
+    return pg_dump(database_url, schema).decode()
 
 
 def spellings(text: str) -> list[str]:
