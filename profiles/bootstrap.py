@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gc
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +16,7 @@ from profiles.store import PostgresVault, ProfilesRecorder
 from projections.read_model import PostgresReadModel
 
 log = logging.getLogger(__name__)
+STARTUP_LOCK = 0x50524F46  # any constant the processes of one deployment share
 
 
 class PostgresContactProfiles(ContactProfiles):
@@ -22,9 +25,27 @@ class PostgresContactProfiles(ContactProfiles):
     name = "profiles"  # tables profiles_events, profiles_tracking
 
     def __init__(self, env: dict[str, str]) -> None:
-        super().__init__(env)
+        # Processes that start together on a new database (the consumers of one group, the
+        # roles of the scaled deployment) would race on PostgreSQL's catalog creating the
+        # same tables and types ("tuple concurrently updated", duplicate pg_type rows): the
+        # application's stores are created one process at a time.
+        with _startup_lock(env):
+            super().__init__(env)
         assert isinstance(self.recorder, ProfilesRecorder)
         self.vault = PostgresVault(self.recorder)
+
+
+@contextmanager
+def _startup_lock(env: dict[str, str]) -> Iterator[None]:
+    import psycopg
+
+    with psycopg.connect(host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"], dbname=env["POSTGRES_DBNAME"],
+                         user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"], autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (STARTUP_LOCK,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (STARTUP_LOCK,))
 
 
 @dataclass

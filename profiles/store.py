@@ -8,11 +8,10 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from eventsourcing.persistence import IntegrityError, InternalError, StoredEvent
+from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresDatastore, PostgresProcessRecorder
 from psycopg import Cursor
 from psycopg.rows import DictRow
@@ -26,7 +25,6 @@ from domain import vault
 # ms per batch at 100 000 events, growing with the store), and JIT-compiled them (10 ms
 # more). An index probe is right for these queries whatever the statistics say.
 _INDEX_ONLY = "SET LOCAL enable_seqscan = off; SET LOCAL jit = off"
-_CREATE_LOCK = 0x50524F46  # any constant the processes of one deployment share
 
 
 class ProfilesRecorder(PostgresProcessRecorder):
@@ -85,25 +83,6 @@ class ProfilesRecorder(PostgresProcessRecorder):
             "SELECT key FROM {} WHERE key = ANY(%b::text[])").format(self.receipts_table)
         self.insert_receipts_statement = SQL("INSERT INTO {} (key) SELECT unnest(%b::text[])").format(
             self.receipts_table)
-
-    # Processes that start together (the consumers of one group) race on PostgreSQL's
-    # catalog: a concurrent CREATE … IF NOT EXISTS of one object fails ("tuple concurrently
-    # updated", "already exists"). The tables are created under a transaction-scoped
-    # advisory lock; the library creates its types before that, each in a transaction of
-    # its own, so a clash there is tried again (by then a no-op).
-    def _create_table(self, curs: Cursor[DictRow]) -> None:
-        curs.execute("SELECT pg_advisory_xact_lock(%s)", (_CREATE_LOCK,))
-        super()._create_table(curs)
-
-    def create_table(self) -> None:
-        for attempt in range(1, 6):
-            try:
-                super().create_table()
-                return
-            except (InternalError, IntegrityError):
-                if attempt == 5:
-                    raise
-                time.sleep(0.05 * attempt)
 
     def _insert_stored_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         # The table lock keeps notification ids in commit order (DESIGN §8); NOTIFY wakes
