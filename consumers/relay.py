@@ -24,7 +24,6 @@ from uuid import UUID
 
 import orjson
 import psycopg
-from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from psycopg.sql import SQL, Identifier
@@ -41,6 +40,9 @@ SENT_TOPIC = get_topic(Message.Sent)
 class Checkpoint:
     position: int = 0
     offsets: dict[int, int] = field(default_factory=dict)  # outbound partition → next offset
+
+
+_CREATE_LOCK = 0x50524F47  # the relay's checkpoint table, created once per database
 
 
 class OutboundRelay:
@@ -99,12 +101,12 @@ class OutboundRelay:
     # -- the checkpoint ---------------------------------------------------------------
 
     def _create_table(self) -> None:
-        try:
-            with self._datastore.transaction(commit=True) as curs:
-                curs.execute(SQL("CREATE TABLE IF NOT EXISTS {} (name text PRIMARY KEY, position bigint NOT NULL, "
-                                 "offsets jsonb NOT NULL)").format(self._table))
-        except IntegrityError:
-            pass  # created concurrently by another relay: IF NOT EXISTS is not atomic in PostgreSQL
+        # IF NOT EXISTS is not atomic in PostgreSQL: two relays starting together clash
+        # ("already exists", duplicate key) unless one waits for the other.
+        with self._datastore.transaction(commit=True) as curs:
+            curs.execute("SELECT pg_advisory_xact_lock(%s)", (_CREATE_LOCK,))
+            curs.execute(SQL("CREATE TABLE IF NOT EXISTS {} (name text PRIMARY KEY, position bigint NOT NULL, "
+                             "offsets jsonb NOT NULL)").format(self._table))
 
     def load(self) -> Checkpoint:
         self._create_table()
