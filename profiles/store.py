@@ -38,6 +38,8 @@ class ProfilesRecorder(PostgresProcessRecorder):
             SQL("CREATE TABLE IF NOT EXISTS {} (key text PRIMARY KEY)").format(self.receipts_table),
             SQL("CREATE TABLE IF NOT EXISTS {} (note_id text PRIMARY KEY, pad bytea NOT NULL)").format(self.pads_table),
         ])
+        names = {"schema": schema, "table": Identifier(self.events_table_name),
+                 "id_type": Identifier(datastore.originator_id_type)}
         # One array per column, sent in binary: psycopg dumps uuid[]/int8[]/text[]/bytea[]
         # in C, where the library's array of composites is dumped as text, row by row, in
         # Python (bench B1: ~2x cheaper per row). Same table, same RETURNING, same errors.
@@ -45,19 +47,18 @@ class ProfilesRecorder(PostgresProcessRecorder):
             "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state) "
             "SELECT * FROM unnest(%b::{id_type}[], %b::bigint[], %b::text[], %b::bytea[]) "
             "RETURNING notification_id"
-        ).format(schema=schema, table=Identifier(self.events_table_name),
-                 id_type=Identifier(datastore.originator_id_type))
+        ).format(**names)
         # Look-ups by a list of ids run under `_INDEX_ONLY` (see there).
         self.select_many_statement = SQL(
             "SELECT originator_id, originator_version, topic, state FROM {schema}.{table} "
             "WHERE originator_id = ANY(%b::{id_type}[]) ORDER BY originator_id, originator_version"
-        ).format(schema=schema, table=Identifier(self.events_table_name),
-                 id_type=Identifier(datastore.originator_id_type))
+        ).format(**names)
         # With snapshots (long contact histories, bench B7) a prefetch reads the latest
         # snapshot of each aggregate that has one and only the events after it (a range
         # scan per snapshot), and every event of the others.
-        snapshots = Identifier(self.events_table_name.removesuffix("events") + "snapshots")
-        self.snapshots_regclass = f"{datastore.schema}.{self.events_table_name.removesuffix('events')}snapshots"
+        snapshots_table = self.events_table_name.removesuffix("events") + "snapshots"
+        snapshots = Identifier(snapshots_table)
+        self.snapshots_regclass = f"{datastore.schema}.{snapshots_table}"
         self.select_many_from_snapshots_statement = SQL(
             "WITH snap AS (SELECT DISTINCT ON (originator_id) originator_id, originator_version, topic, state "
             "FROM {schema}.{snapshots} WHERE originator_id = ANY(%(ids)b::{id_type}[]) "
@@ -69,16 +70,14 @@ class ProfilesRecorder(PostgresProcessRecorder):
             "UNION ALL SELECT originator_id, originator_version, topic, state FROM {schema}.{table} "
             "WHERE originator_id = ANY(%(ids)b::{id_type}[]) AND originator_id NOT IN (SELECT originator_id FROM snap) "
             "ORDER BY originator_id, originator_version"
-        ).format(schema=schema, table=Identifier(self.events_table_name), snapshots=snapshots,
-                 id_type=Identifier(datastore.originator_id_type))
+        ).format(**names, snapshots=snapshots)
         self._has_snapshots = False
         self.max_versions_statement = SQL(
             # A subquery per id: max() of a primary-key range, whatever the statistics.
             "SELECT * FROM (SELECT i.id AS originator_id, (SELECT max(originator_version) FROM {schema}.{table} "
             "WHERE originator_id = i.id) AS version FROM unnest(%b::{id_type}[]) AS i(id)) v "
             "WHERE version IS NOT NULL"
-        ).format(schema=schema, table=Identifier(self.events_table_name),
-                 id_type=Identifier(datastore.originator_id_type))
+        ).format(**names)
         self.select_receipts_statement = SQL(
             "SELECT key FROM {} WHERE key = ANY(%b::text[])").format(self.receipts_table)
         self.insert_receipts_statement = SQL("INSERT INTO {} (key) SELECT unnest(%b::text[])").format(
