@@ -15,7 +15,7 @@ from uuid import UUID, uuid4
 from eventsourcing.application import Application
 from eventsourcing.persistence import ProcessRecorder, Tracking
 
-from domain import errors, handlers, ingest, values
+from domain import errors, handlers, ingest, rendering, values
 from domain.contact import Contact
 from domain.message import Message
 from domain.meta import Meta
@@ -39,9 +39,11 @@ class ContactProfiles(Application[UUID]):
     # events, so a cold command on it costs what it costs on a new contact (bench B7).
     snapshotting_intervals: ClassVar[dict[type, int]] = {Contact: 200}
 
-    def __init__(self, env: dict[str, str] | None = None, vault: NoteVault | None = None) -> None:
+    def __init__(self, env: dict[str, str] | None = None, vault: NoteVault | None = None,
+                 render: rendering.Render = rendering.render) -> None:
         super().__init__(env)
         self.vault: NoteVault = vault or InMemoryVault()
+        self.render = render
         self._write_lock = threading.RLock()
         self._memory_receipts: set[str] = set()
 
@@ -187,7 +189,8 @@ class ContactProfiles(Application[UUID]):
         return self._run(lambda uow: _touch(handlers.template(uow, domain, template_id), "approve", meta))
 
     def send_message(self, domain: str, contact_id: UUID, channel: str, template_id: UUID, meta: Meta) -> tuple[Message, int]:
-        return self._run(lambda uow: handlers.send_message(uow, domain, contact_id, channel, template_id, meta))
+        return self._run(lambda uow: handlers.send_message(uow, domain, contact_id, channel, template_id, meta,
+                                                           render=self.render))
 
     def resend_message(self, domain: str, contact_id: UUID, message_id: UUID, meta: Meta) -> tuple[Message, int]:
         return self._run(lambda uow: handlers.resend_message(uow, domain, contact_id, message_id, meta))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID, uuid4
 
-from domain import errors, values
+from domain import errors, rendering, values
 from domain.claim import IdentifierClaim, claim_id
 from domain.clock import CLOCK_ID, Clock
 from domain.contact import Contact
@@ -206,7 +206,7 @@ def revise_template(uow: UnitOfWork, domain: str, template_id: UUID, subject: st
 
 def send_message(
     uow: UnitOfWork, domain: str, contact_id: UUID, channel: str, template_id: UUID, meta: Meta,
-    message_id: UUID | None = None,
+    message_id: UUID | None = None, render: rendering.Render = rendering.render,
 ) -> Message:
     """Checks in the order of DESIGN §4, first failure wins."""
     values.channel(channel)
@@ -221,7 +221,7 @@ def send_message(
     address = target.check_sendable(channel)
     subject, body = chosen.render_for(
         target.render_context(), language=target.info.get("language"),
-        timezone=target.info.get("timezone"), now=meta.occurred_at,
+        timezone=target.info.get("timezone"), now=meta.occurred_at, render=render,
     )
     return uow.add(Message.send(message_id or uuid4(), domain, target.id, channel, address, chosen.id,
                                 subject, body, meta))

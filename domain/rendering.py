@@ -6,9 +6,10 @@ renders empty instead of failing a send; dates render in the contact's time zone
 
 from __future__ import annotations
 
+import sys
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from jinja2 import ChainableUndefined, TemplateError
@@ -40,6 +41,11 @@ def _date(value: Any, fmt: str = "%Y-%m-%d") -> str:
 
 MAX_OUTPUT = 100_000  # characters one operator may produce; bigger is an attack, not a message
 MAX_POWER_BITS = 4096
+MAX_RENDERED = 2 * MAX_OUTPUT  # characters one render may produce (a mail client clips far sooner)
+# Template lines one render may run. Each loop is bounded on its own (the sandbox caps
+# range() at 100 000) but loops nest: two of them are 10^10 steps, a worker stuck for hours.
+# A real message runs a few hundred lines; a loop over a long variable list, thousands.
+MAX_STEPS = 200_000
 
 
 class _BoundedSandbox(ImmutableSandboxedEnvironment):
@@ -76,13 +82,57 @@ def check(source: str) -> None:
         raise InvalidTemplate(f"template does not compile: {e}") from None
 
 
+class _StepBudget:
+    """A tracer that counts the lines compiled template code runs and stops the render
+    past ``MAX_STEPS``. Only template frames are followed line by line (their file is
+    ``<template>``); the library and Python code they call cost one check per call."""
+
+    def __init__(self) -> None:
+        self.steps = 0
+
+    def __call__(self, frame: Any, event: str, arg: Any) -> Any:
+        return self._line if frame.f_code.co_filename == "<template>" else None
+
+    def _line(self, frame: Any, event: str, arg: Any) -> Any:
+        if event == "line":
+            self.steps += 1
+            if self.steps > MAX_STEPS:
+                # Raised inside the template's frame: the render unwinds like any error.
+                raise SecurityError(f"template ran more than {MAX_STEPS} steps")
+        return self._line
+
+
+def _bounded(template: Any, context: dict[str, Any]) -> str:
+    """``template.render(context)`` within ``MAX_STEPS`` and ``MAX_RENDERED``."""
+    previous = sys.gettrace()  # a debugger's or coverage's tracer, restored after
+    sys.settrace(_StepBudget())
+    try:
+        parts, size = [], 0
+        for part in template.generate(context):
+            size += len(part)
+            if size > MAX_RENDERED:
+                raise SecurityError(f"output longer than {MAX_RENDERED} characters")
+            parts.append(part)
+        return "".join(parts)
+    finally:
+        sys.settrace(previous)
+
+
+class Render(Protocol):
+    """How a send renders: ``render`` itself, or the service's bounded child process
+    (``profiles.render_worker``) with the same arguments and errors."""
+
+    def __call__(self, source: str, context: dict[str, Any], *, timezone: str | None, now: datetime,
+                 html: bool) -> str: ...
+
+
 def render(source: str, context: dict[str, Any], *, timezone: str | None, now: datetime, html: bool) -> str:
     tz = timezone or "UTC"
     env = _environment(html)
     try:
         template = env.from_string(source)
         local_now = now.astimezone(ZoneInfo(tz))
-        return template.render(
+        return _bounded(template,
             {k: ("" if v is None else v) for k, v in context.items() if k != "variables"}
             | {
                 "variables": context.get("variables", {}),
@@ -93,6 +143,8 @@ def render(source: str, context: dict[str, Any], *, timezone: str | None, now: d
         )
     except SecurityError as e:
         raise InvalidTemplate(f"template tried something the sandbox forbids: {e}") from None
+    except RecursionError:
+        raise InvalidTemplate("template recursed too deeply") from None
     except TemplateError as e:
         raise InvalidTemplate(f"template failed to render: {e}") from None
     except (ArithmeticError, TypeError, ValueError, LookupError, AttributeError) as e:

@@ -95,10 +95,11 @@ class Template(Aggregate):
         if self.status != "approved":
             raise errors.TemplateNotApproved(f"template {self.name!r} is a draft; approve it first")
 
-    def render_for(self, context: dict[str, Any], *, language: str | None, timezone: str | None, now) -> tuple[str, str]:
+    def render_for(self, context: dict[str, Any], *, language: str | None, timezone: str | None, now,
+                   render: rendering.Render = rendering.render) -> tuple[str, str]:
         body = self.bodies.get(language or "", self.body)
         html = self.channel == "email"
         return (
-            rendering.render(self.subject, context, timezone=timezone, now=now, html=False),
-            rendering.render(body, context, timezone=timezone, now=now, html=html),
+            render(self.subject, context, timezone=timezone, now=now, html=False),
+            render(body, context, timezone=timezone, now=now, html=html),
         )

@@ -9,8 +9,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from domain import rendering
 from domain.application import ContactProfiles
 from profiles.database import ensure_schema, eventsourcing_env, resolve_url
+from profiles.render_worker import RenderWorker
 from profiles.settings import Settings
 from profiles.store import PostgresVault, ProfilesRecorder
 from projections.read_model import PostgresReadModel
@@ -24,13 +26,13 @@ class PostgresContactProfiles(ContactProfiles):
 
     name = "profiles"  # tables profiles_events, profiles_tracking
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], render: rendering.Render = rendering.render) -> None:
         # Processes that start together on a new database (the consumers of one group, the
         # roles of the scaled deployment) would race on PostgreSQL's catalog creating the
         # same tables and types ("tuple concurrently updated", duplicate pg_type rows): the
         # application's stores are created one process at a time.
         with _startup_lock(env):
-            super().__init__(env)
+            super().__init__(env, render=render)
         assert isinstance(self.recorder, ProfilesRecorder)
         self.vault = PostgresVault(self.recorder)
 
@@ -78,7 +80,8 @@ def build(settings: Settings | None = None) -> Container:
     if settings.db_schema != "public":
         ensure_schema(url, settings.db_schema)
     env = eventsourcing_env(url, settings.db_schema, settings.pool_size)
-    app = PostgresContactProfiles(env)
+    renderer = RenderWorker()  # templates render in a bounded child process, started at the first send
+    app = PostgresContactProfiles(env, render=renderer)
     read_model = PostgresReadModel(url, settings.db_schema, pool_size=settings.pool_size)
     return Container(settings=settings, database_url=url, app=app, env=env, server=server, read_model=read_model,
-                     closers=[read_model.close])
+                     closers=[renderer.close, read_model.close])

@@ -150,3 +150,17 @@ def test_export_streams_the_complete_history_as_csv_or_ndjson(api, domain):
     assert json.loads(rows[0]["data"]) == entries[0]["data"]
 
     assert api.get(base, format="xml").status_code == 422
+
+
+def test_a_template_that_would_exhaust_memory_is_refused_at_send_and_the_service_goes_on(api, domain):
+    ann = _ready_contact(api, domain)
+    bomb = api.approved_template(domain, body="{{ 'x'.ljust(2000000000) }}")
+    refused = api.post(f"/v1/domains/{domain}/contacts/{ann['id']}/messages",
+                       json={"channel": "email", "templateId": bomb["id"]})
+    assert refused.status_code == 422 and problem_code(refused) == "invalid_template", refused.text
+    assert "memory" in refused.json()["detail"]
+
+    fine = api.approved_template(domain)
+    sent = api.post(f"/v1/domains/{domain}/contacts/{ann['id']}/messages",
+                    json={"channel": "email", "templateId": fine["id"]})
+    assert sent.status_code == 202, sent.text

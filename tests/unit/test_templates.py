@@ -117,6 +117,10 @@ def test_email_bodies_escape_html_from_profile_values(memory_app):
     "{{ 9 ** (9 ** 9) }}",
     "{{ range(10 ** 7)|list }}",
     "{{ 1 / 0 }}",
+    # each loop is bounded, nested they are 10^10 steps; the output cap; recursion
+    "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}",
+    "{% for a in range(1000) %}{{ 'x' * 99999 }}{% endfor %}",
+    "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}",
 ])
 def test_the_sandbox_never_reaches_python_internals(memory_app, attack):
     ann = contact(memory_app)
