@@ -54,6 +54,8 @@ class ContactEventConsumer:
         self.metrics = kafka_metrics()
         self.assigned: set[TopicPartition] = set()
         self._next_offset: dict[TopicPartition, int] = {}
+        # Partitions stopped because the store is ahead of their log (see ``_stall``).
+        self.stalled: set[TopicPartition] = set()
 
     # -- the loop -------------------------------------------------------------------
 
@@ -84,6 +86,7 @@ class ContactEventConsumer:
                 budget = self._next_budget(count, time.monotonic() - started)
                 if done:
                     consumer.commit_async(done)  # a hint only: the store's tracking is the truth
+                self._verify_positions(consumer)
                 self._observe_lag(consumer)
         except Exception as e:
             log.error("consumer stopping on error topic=%s error=%s", self.topic, type(e).__name__)
@@ -113,11 +116,58 @@ class ContactEventConsumer:
         log.info("partition assigned topic=%s partition=%s next_offset=%s", tp.topic, tp.partition,
                  "beginning" if stored is None else stored + 1)
 
+    # -- a partition whose log is behind the store ---------------------------------
+
+    def _verify_positions(self, consumer: KafkaConsumer) -> None:
+        """Stop the partitions whose log ends before the store's position. A fetch at our
+        position reports the log's end (high watermark); a low one is confirmed by asking
+        the broker afresh, since a watermark seen before a re-seek can be stale."""
+        suspects = [tp for tp in self.assigned - self.stalled
+                    if (highwater := consumer.highwater(tp)) is not None and highwater < self._next_offset.get(tp, 0)]
+        if suspects:
+            for tp, end in consumer.end_offsets(suspects).items():
+                if end is not None and end < self._next_offset.get(tp, 0):
+                    self._stall(consumer, tp, end)
+
+    def _stall(self, consumer: KafkaConsumer, tp: TopicPartition, topic_offset: int) -> None:
+        """The store applied offsets this partition's log does not have (any more): the
+        topic was deleted and recreated, or truncated. Its offsets now name other
+        messages, so neither skipping to the stored position (messages up to it would be
+        lost) nor reading from the start under the old positions is right: the partition
+        stops, loudly, until an operator forgets its position (``profiles consume
+        --forget-partition``). The other partitions go on."""
+        consumer.pause(tp)
+        self.stalled.add(tp)
+        self.metrics.stalled.labels(tp.topic, str(tp.partition)).set(1)
+        log.error("partition stopped: the store is ahead of the topic topic=%s partition=%s store_next_offset=%s "
+                  "topic_offset=%s; the topic was recreated or truncated. Stop the consumers, run "
+                  "`profiles consume --forget-partition %s:%s` and start them again: the partition is then read "
+                  "from its first message, and eventIds applied before are skipped", tp.topic, tp.partition,
+                  self._next_offset.get(tp), topic_offset, tp.topic, tp.partition)
+
+    def forget_partition(self, tp: TopicPartition) -> None:
+        """Revoked: whatever this member reported about the partition is stale now."""
+        self.stalled.discard(tp)
+        for gauge in (self.metrics.lag, self.metrics.stalled):
+            try:
+                gauge.remove(tp.topic, str(tp.partition))
+            except KeyError:
+                pass
+
     # -- one partition's batch ------------------------------------------------------
 
     def process(self, consumer: KafkaConsumer, tp: TopicPartition, records: list[Any],
                 dead_letters: DeadLetterPublisher) -> bool:
-        """Apply one partition's records; False when another consumer had stored them."""
+        """Apply one partition's records; False when another consumer had stored them or
+        when they lie behind the store's position (the log was recreated under us)."""
+        if tp in self.stalled:
+            return False
+        expected = self._next_offset.get(tp)
+        if expected and records[0].offset < expected:
+            # Only a log that restarted behind us hands out an offset below the position
+            # we sought to (the client resets an out-of-range position to the beginning).
+            self._stall(consumer, tp, records[0].offset)
+            return False
         letters: list[DeadLetter] = []
         envelopes: list[ingest.Envelope] = []
         origins: list[Any] = []
@@ -216,13 +266,6 @@ class ContactEventConsumer:
         if duplicates:
             self.metrics.duplicates.labels(tp.topic).inc(duplicates)
 
-    def forget_lag(self, tp: TopicPartition) -> None:
-        """Another member reports this partition now; a stale gauge here would mislead."""
-        try:
-            self.metrics.lag.remove(tp.topic, str(tp.partition))
-        except KeyError:
-            pass
-
     def _observe_lag(self, consumer: KafkaConsumer) -> None:
         for tp in self.assigned:
             highwater = consumer.highwater(tp)
@@ -238,7 +281,7 @@ class _SeekToTracking(ConsumerRebalanceListener):
     def on_partitions_revoked(self, revoked: Any) -> None:
         for tp in revoked:
             self._owner.assigned.discard(tp)
-            self._owner.forget_lag(tp)
+            self._owner.forget_partition(tp)
             log.info("partition revoked topic=%s partition=%s", tp.topic, tp.partition)
 
     def on_partitions_assigned(self, assigned: Any) -> None:

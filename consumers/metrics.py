@@ -18,6 +18,7 @@ _metrics: KafkaMetrics | None = None
 @dataclass(frozen=True)
 class KafkaMetrics:
     lag: Gauge
+    stalled: Gauge
     ingested: Counter
     duplicates: Counter
     dead_letters: Counter
@@ -32,6 +33,10 @@ def kafka_metrics() -> KafkaMetrics:
             _metrics = KafkaMetrics(
                 lag=Gauge("profiles_consumer_lag", "Messages behind the partition's high watermark",
                           ["topic", "partition"]),
+                stalled=Gauge("profiles_consumer_stalled",
+                              "1 while a partition is stopped because the store is ahead of its log "
+                              "(topic recreated or truncated; see `profiles consume --forget-partition`)",
+                              ["topic", "partition"]),
                 ingested=Counter("profiles_consumer_ingested", "Envelopes applied to the event store", ["topic"]),
                 duplicates=Counter("profiles_consumer_duplicates", "Envelopes skipped as already applied (eventId)",
                                    ["topic"]),

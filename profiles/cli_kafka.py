@@ -17,6 +17,10 @@ log = logging.getLogger("profiles.kafka")
 def register(verbs: Any) -> None:
     consume = verbs.add_parser("consume", help="apply contact events from Kafka (needs KAFKA_BOOTSTRAP_SERVERS)")
     consume.add_argument("--max-records", type=int, default=3000, help="records per poll (all partitions)")
+    consume.add_argument("--forget-partition", metavar="TOPIC:PARTITION", action="append", default=[],
+                         help="instead of consuming, forget the stored position of a partition whose topic was "
+                              "recreated (its messages are then read from the first; eventIds applied before "
+                              "are skipped); stop the consumers first")
     relay = verbs.add_parser("relay", help="publish message sends to the outbound topic (needs KAFKA_BOOTSTRAP_SERVERS)")
     relay.add_argument("--batch-size", type=int, default=500, help="sends per confirmed batch")
     for verb, func in ((consume, _consume), (relay, _relay)):
@@ -47,6 +51,8 @@ def add_workers(runtime: Any) -> None:
 def _consume(args: argparse.Namespace) -> int:
     from consumers.consumer import ContactEventConsumer
 
+    if args.forget_partition:
+        return _forget(args.forget_partition)
     return _run_until_signal(lambda container: ContactEventConsumer(
         container.app, container.settings, max_records=args.max_records).run, args.metrics_port)
 
@@ -56,6 +62,27 @@ def _relay(args: argparse.Namespace) -> int:
 
     return _run_until_signal(lambda container: OutboundRelay(container.app, container.settings,
                                                              batch_size=args.batch_size).run, args.metrics_port)
+
+
+def _forget(partitions: list[str]) -> int:
+    from consumers.consumer import tracking_name
+    from profiles.bootstrap import build
+
+    names = []
+    for given in partitions:
+        topic, _, partition = given.rpartition(":")
+        if not topic or not partition.isdigit():
+            log.error("--forget-partition takes TOPIC:PARTITION, e.g. contact-events:0 (got %r)", given)
+            return 2
+        names.append(tracking_name(topic, int(partition)))
+    container = build(Settings())
+    try:
+        for name in names:
+            count = container.app.recorder.forget_tracking(name)
+            print(f"{name}: forgot {count} stored positions; the partition is read from its first message")
+    finally:
+        container.close()
+    return 0
 
 
 def _run_until_signal(make: Callable[[Any], Callable[[threading.Event], None]], metrics_port: int | None) -> int:

@@ -132,6 +132,14 @@ class ProfilesRecorder(PostgresProcessRecorder):
             curs.execute(self.max_versions_statement, (list(dict.fromkeys(originator_ids)),), prepare=True)
             return {row["originator_id"]: row["version"] for row in curs.fetchall()}
 
+    def forget_tracking(self, application_name: str) -> int:
+        """Delete every position stored under ``application_name`` (an operator resetting
+        a Kafka partition whose log was recreated); returns how many there were."""
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(SQL("DELETE FROM {}.{} WHERE application_name = %s").format(
+                Identifier(self.datastore.schema), Identifier(self.tracking_table_name)), (application_name,))
+            return curs.rowcount
+
     def select_receipts(self, keys: list[str]) -> list[str]:
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(_INDEX_ONLY)
