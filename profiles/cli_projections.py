@@ -21,6 +21,9 @@ def register(verbs: Any) -> None:
     replay = verbs.add_parser("replay", help="rebuild every projection from position 0 (in bulk), switch over, verify")
     replay.add_argument("--batch-size", type=int, default=1000,
                         help="events per transaction while catching up at the switch-over")
+    replay.add_argument("--memory-mb", type=int, default=None,
+                        help="memory the bulk rebuild may hold its contacts in (default: half of what the machine "
+                             "has available); above it replay goes batch by batch, slower but in constant memory")
     replay.set_defaults(func=_replay)
     export = verbs.add_parser("export-events", help="the full event log as NDJSON (for analysts)")
     export.add_argument("--domain", default=None)
@@ -79,7 +82,8 @@ def _replay(args: argparse.Namespace) -> int:
 
     container = _container()
     try:
-        result = replay(container.database_url, container.settings.db_schema, batch_size=args.batch_size)
+        result = replay(container.database_url, container.settings.db_schema, batch_size=args.batch_size,
+                        memory_budget=None if args.memory_mb is None else args.memory_mb << 20)
     finally:
         container.close()
     print(f"replayed {result.events} events (log position {result.position})")

@@ -1,7 +1,9 @@
 """Rebuild every projection from position 0 into fresh tables, then switch reads over.
 
 1. build into schema ``<schema>__rebuild`` with a progress bar, in bulk
-   (``projections.rebuild``: state in memory, ``COPY``, indexes after);
+   (``projections.rebuild``: state in memory, ``COPY``, indexes after) — or, when the
+   contacts' state would not fit in the memory given to it, batch by batch as the live
+   runner does (slower, in constant memory);
 2. in ONE transaction: hold the live tracking table (live runners pause at their next
    batch; readers go on), bring live and rebuilt tables to the same log position,
    checksum both, and swap them by moving tables between schemas (names, indexes and
@@ -22,10 +24,14 @@ from tqdm import tqdm
 
 from projections import schema as tables
 from projections.rebuild import rebuild as bulk_rebuild
-from projections.runner import Step, connect
+from projections.runner import Step, connect, maintain
 
 log = logging.getLogger(__name__)
 SWITCH_ATTEMPTS = 5
+# The bulk rebuild holds every contact's document, memberships and notes in memory:
+# about 5 KB per contact (bench B3), with a margin here.
+BULK_BYTES_PER_CONTACT = 6_000
+CONTACT_CREATED = "domain.contact:Contact.Created"
 
 
 @dataclass
@@ -49,6 +55,20 @@ def checksums(conn: Connection[Any], view_schema: str) -> dict[str, tuple[int, s
 
 def _drop(conn: Connection[Any], schema: str) -> None:
     conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+def _rebuild_in_batches(conn: Connection[Any], schema: str, rebuild: str, head: int, batch_size: int,
+                        progress: Any) -> int:
+    """The live runner's path into the fresh tables: constant memory, whatever the store."""
+    tables.create(conn, rebuild, schema)
+    step = Step(conn, rebuild, schema)
+    applied = 0
+    while step.position() < head:
+        n, position = step.run(batch_size, head)
+        applied += n
+        progress(applied, position)
+    maintain(conn, step.view)
+    return applied
 
 
 def _catch_up(step: Step, target: int, batch_size: int) -> int:
@@ -79,7 +99,31 @@ def _switch(conn: Connection[Any], schema: str, rebuild: str, replaced: str, liv
     return target, mismatched, caught_up
 
 
-def replay(database_url: str, schema: str, *, batch_size: int = 1000, progress: bool = True) -> ReplayResult:
+def memory_available() -> int | None:
+    """Bytes the machine can give without swapping (Linux), None where unknown."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def bulk_fits(conn: Connection[Any], schema: str, memory_budget: int | None) -> tuple[bool, int]:
+    """(whether the bulk rebuild's state fits ``memory_budget`` bytes, contacts counted).
+    Without a budget: half of what the machine has available."""
+    if memory_budget is None:
+        available = memory_available()
+        memory_budget = available // 2 if available is not None else None
+    contacts = conn.execute(sql.SQL("SELECT count(*) FROM {}.profiles_events WHERE topic = %s").format(
+        sql.Identifier(schema)), (CONTACT_CREATED,)).fetchone()[0]
+    return memory_budget is None or contacts * BULK_BYTES_PER_CONTACT <= memory_budget, contacts
+
+
+def replay(database_url: str, schema: str, *, batch_size: int = 1000, progress: bool = True,
+           memory_budget: int | None = None) -> ReplayResult:
     rebuild, replaced = f"{schema}__rebuild", f"{schema}__replaced"
     with connect(database_url) as conn:
         _drop(conn, rebuild)
@@ -87,13 +131,19 @@ def replay(database_url: str, schema: str, *, batch_size: int = 1000, progress: 
         tables.create(conn, schema, schema)
         row = conn.execute(sql.SQL("SELECT max(notification_id) FROM {}.profiles_events").format(
             sql.Identifier(schema))).fetchone()
-        with tqdm(total=int(row[0] or 0) if row else 0, unit="pos", unit_scale=True, file=sys.stderr, disable=not progress,
-                  desc="replay", dynamic_ncols=True) as bar:
+        head = int(row[0] or 0) if row else 0
+        in_bulk, contacts = bulk_fits(conn, schema, memory_budget)
+        with tqdm(total=head, unit="pos", unit_scale=True, file=sys.stderr, disable=not progress,
+                  desc="replay" if in_bulk else "replay (batch by batch)", dynamic_ncols=True) as bar:
             def advance(applied: int, position: int) -> None:
                 bar.update(position - bar.n)
 
-            built = bulk_rebuild(database_url, schema, rebuild, progress=advance)
-        events = built.events
+            if in_bulk:
+                events = bulk_rebuild(database_url, schema, rebuild, progress=advance).events
+            else:
+                log.warning("replaying batch by batch: the bulk rebuild would hold %d contacts in memory (~%d MB), "
+                            "more than it may use", contacts, contacts * BULK_BYTES_PER_CONTACT >> 20)
+                events = _rebuild_in_batches(conn, schema, rebuild, head, batch_size, advance)
         step = Step(conn, rebuild, schema)
         live = Step(conn, schema, schema)
         for attempt in range(SWITCH_ATTEMPTS):

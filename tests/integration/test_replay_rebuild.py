@@ -42,7 +42,8 @@ def _history(app) -> int:
     return app.remove_contact("shop", ann.id, api())
 
 
-def test_rebuild_equals_live_built_in_small_batches(container):
+@pytest.mark.parametrize("memory_budget", [None, 1], ids=["in bulk", "batch by batch, over its memory"])
+def test_rebuild_equals_live_built_in_small_batches(container, memory_budget, caplog):
     live = ProjectionRunner(container.database_url, container.settings.db_schema, batch_size=7)
     live.start()  # follows the writes as they happen, in batches of whatever has arrived
     try:
@@ -53,8 +54,9 @@ def test_rebuild_equals_live_built_in_small_batches(container):
     schema = container.settings.db_schema
     with connect(container.database_url) as conn:
         before = checksums(conn, schema)
-    result = replay(container.database_url, schema, batch_size=1000, progress=False)
+    result = replay(container.database_url, schema, batch_size=1000, progress=False, memory_budget=memory_budget)
     assert result.mismatched == [] and result.position == position and result.events > 100
+    assert any("replaying batch by batch" in r.getMessage() for r in caplog.records) == (memory_budget == 1)
     with connect(container.database_url) as conn:
         assert checksums(conn, schema) == before
         assert conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname LIKE %s",
