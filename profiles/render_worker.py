@@ -9,7 +9,7 @@ long-lived child process with an address-space limit, and a render that does not
 in time kills the child (the next render starts a fresh one): a bad template costs one
 refused send, never the service.
 
-    python -m profiles.render_worker FD   (started by ``RenderWorker``, never by hand)
+    python -m profiles.render_worker FD MEMORY_BYTES   (started by ``RenderWorker``, not by hand)
 """
 
 from __future__ import annotations

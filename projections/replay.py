@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,24 +59,22 @@ def _drop(conn: Connection[Any], schema: str) -> None:
 
 
 def _rebuild_in_batches(conn: Connection[Any], schema: str, rebuild: str, head: int, batch_size: int,
-                        progress: Any) -> int:
+                        progress: Callable[[int, int], None]) -> int:
     """The live runner's path into the fresh tables: constant memory, whatever the store."""
     tables.create(conn, rebuild, schema)
     step = Step(conn, rebuild, schema)
-    applied = 0
-    while step.position() < head:
-        n, position = step.run(batch_size, head)
-        applied += n
-        progress(applied, position)
+    applied = _catch_up(step, head, batch_size, progress)
     maintain(conn, step.view)
     return applied
 
 
-def _catch_up(step: Step, target: int, batch_size: int) -> int:
+def _catch_up(step: Step, target: int, batch_size: int, progress: Callable[[int, int], None] | None = None) -> int:
     applied = 0
     while step.position() < target:
-        n, _ = step.run(batch_size, target)
+        n, position = step.run(batch_size, target)
         applied += n
+        if progress is not None:
+            progress(applied, position)
     return applied
 
 
