@@ -13,6 +13,7 @@ import signal
 import sys
 from types import ModuleType
 
+from profiles import logs
 from profiles.settings import Settings
 
 # Areas in the order their workers start: projections before the consumer and relay.
@@ -55,15 +56,17 @@ def _serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         with runtime:
+            # URLs of searches carry emails and phones: no access log. Its own loggers go
+            # through ours (log_config=None), whose lines are redacted (profiles.logs).
             uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level="info",
-                        access_log=False)  # URLs of searches carry emails and phones: no PII in logs
+                        access_log=False, log_config=None)
     finally:
         container.close()
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure()
     parser = argparse.ArgumentParser(prog="profiles", description="Contact Profiles service")
     verbs = parser.add_subparsers(dest="verb", required=True)
     serve = verbs.add_parser("serve", help="run the HTTP API with projections (and Kafka when configured)")
