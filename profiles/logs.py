@@ -32,7 +32,9 @@ class RedactingFormatter(logging.Formatter):
 
 def configure(level: int = logging.INFO, stream: TextIO | None = None) -> None:
     """The root logger writes redacted lines to ``stream`` (stderr); the libraries'
-    loggers (uvicorn's included, started with ``log_config=None``) go through it."""
+    loggers (uvicorn's included, started with ``log_config=None``) go through it. Like
+    ``basicConfig``, nothing changes where the root logger has handlers already (a host
+    process, a test runner)."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(RedactingFormatter(FORMAT))
-    logging.basicConfig(level=level, handlers=[handler], force=True)
+    logging.basicConfig(level=level, handlers=[handler])
