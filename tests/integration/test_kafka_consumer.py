@@ -237,3 +237,38 @@ def test_a_dead_letter_the_broker_does_not_take_stops_the_consumer_and_nothing_i
     (letter,) = read_topic(settings.kafka_bootstrap_servers, settings.dlq_topic, expected=1)
     assert orjson.loads(letter.value)["code"] == "invalid_json"
     assert event_counts(kafka_container)["domain.activity:Activity.Recorded"] == 1
+
+
+def test_a_message_that_breaks_processing_is_parked_and_the_partition_moves_on(
+        kafka_container, kafka_producer, run_consumer, monkeypatch):
+    """Not a bad message but a failure of the processing itself (a bug, injected here for
+    one eventId): the batch is retried message by message, and the one message that breaks
+    again alone goes to the dead-letter topic as ``processing_error``; the rest applies."""
+    from domain import ingest
+
+    app, settings = kafka_container.app, kafka_container.settings
+    real_apply = ingest.apply
+
+    def apply(uow, envelope, meta):
+        if envelope.eventId == "breaks-processing":
+            raise RuntimeError("a bug in the processing")
+        return real_apply(uow, envelope, meta)
+
+    monkeypatch.setattr(ingest, "apply", apply)
+    ann = {"userId": "u-1"}
+    breaks = envelope("shop", "contact.variables_set", ann, {"variables": {"broken": True}},
+                      event_id="breaks-processing")
+    messages = [envelope("shop", "contact.upserted", ann, {"firstName": "Ann"}), breaks,
+                envelope("shop", "contact.variables_set", ann, {"variables": {"after": True}})]
+    run_consumer()
+    last = publish(kafka_producer, settings.events_topic, [(b"k-1", m) for m in messages])
+    wait_applied(app, settings.events_topic, last)
+
+    (record,) = read_topic(settings.kafka_bootstrap_servers, settings.dlq_topic, expected=1)
+    letter = orjson.loads(record.value)
+    (partition,) = last
+    assert letter["code"] == "processing_error" and letter["message"] == "RuntimeError"
+    assert letter["offset"] == last[partition] - 1 and base64.b64decode(letter["value"]) == orjson.dumps(breaks)
+    assert find(app, "shop", userId="u-1").variables == {"after": True}
+    assert REGISTRY.get_sample_value("profiles_consumer_dead_letters_total",
+                                     {"topic": settings.events_topic, "code": "processing_error"}) == 1
