@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from typing import TextIO
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 _EMAIL = re.compile(r"[^\s@()<>\[\]{},;:'\"=]+@[^\s@()<>\[\]{},;:'\"=]+\.[A-Za-z]{2,}")
@@ -30,11 +29,11 @@ class RedactingFormatter(logging.Formatter):
         return redact(super().format(record))
 
 
-def configure(level: int = logging.INFO, stream: TextIO | None = None) -> None:
-    """The root logger writes redacted lines to ``stream`` (stderr); the libraries'
-    loggers (uvicorn's included, started with ``log_config=None``) go through it. Like
-    ``basicConfig``, nothing changes where the root logger has handlers already (a host
-    process, a test runner)."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+def configure(level: int = logging.INFO) -> None:
+    """The root logger writes redacted lines to stderr; the libraries' loggers (uvicorn's
+    included, started with ``log_config=None``) go through it. Like ``basicConfig``,
+    nothing changes where the root logger has handlers already (a host process, a test
+    runner)."""
+    handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(RedactingFormatter(FORMAT))
     logging.basicConfig(level=level, handlers=[handler])
