@@ -145,7 +145,7 @@ class ContactEventConsumer:
                   "from its first message, and eventIds applied before are skipped", tp.topic, tp.partition,
                   self._next_offset.get(tp), topic_offset, tp.topic, tp.partition)
 
-    def forget_partition(self, tp: TopicPartition) -> None:
+    def revoked(self, tp: TopicPartition) -> None:
         """Revoked: whatever this member reported about the partition is stale now."""
         self.stalled.discard(tp)
         for gauge in (self.metrics.lag, self.metrics.stalled):
@@ -281,7 +281,7 @@ class _SeekToTracking(ConsumerRebalanceListener):
     def on_partitions_revoked(self, revoked: Any) -> None:
         for tp in revoked:
             self._owner.assigned.discard(tp)
-            self._owner.forget_partition(tp)
+            self._owner.revoked(tp)
             log.info("partition revoked topic=%s partition=%s", tp.topic, tp.partition)
 
     def on_partitions_assigned(self, assigned: Any) -> None:
