@@ -61,7 +61,8 @@ def _project(args: argparse.Namespace) -> int:
     from projections.runner import ProjectionRunner
 
     container = _container()
-    runner = ProjectionRunner(container.database_url, container.settings.db_schema, batch_size=args.batch_size)
+    runner = ProjectionRunner(container.database_url, container.settings.db_schema, batch_size=args.batch_size,
+                              progress=sys.stderr.isatty())
     # Beside `serve --api-only` this is the read side's process: time-relative segments
     # need the clock's ticks as they do under `serve`.
     clock = ClockWorker(container.app, container.settings.clock_tick_seconds)
@@ -78,15 +79,21 @@ def _project(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from projections.replay import replay
+    from projections.replay import ReplayBusy, replay
 
     container = _container()
     try:
         result = replay(container.database_url, container.settings.db_schema, batch_size=args.batch_size,
                         memory_budget=None if args.memory_mb is None else args.memory_mb << 20)
+    except ReplayBusy as busy:
+        print(f"{busy}; try again when it has finished", file=sys.stderr)
+        return 1
     finally:
         container.close()
     print(f"replayed {result.events} events (log position {result.position})")
+    if not result.compared:
+        print("the projections had never run: nothing to compare, rebuilt tables switched in")
+        return 0
     if result.mismatched:
         print(f"checksum mismatch: {', '.join(result.mismatched)} (previous tables kept in "
               f"{container.settings.db_schema}__replaced)", file=sys.stderr)

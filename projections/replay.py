@@ -6,7 +6,8 @@
    runner does (slower, in constant memory);
 2. in ONE transaction: hold the live tracking table (live runners pause at their next
    batch; readers go on), bring live and rebuilt tables to the same log position,
-   checksum both, and swap them by moving tables between schemas (names, indexes and
+   checksum both (unless the live ones were never projected: empty, nothing to
+   compare), and swap them by moving tables between schemas (names, indexes and
    constraints move with them, so readers see the new tables at commit);
 3. the replaced tables are dropped when the checksums agree, kept in
    ``<schema>__replaced`` for inspection when they do not.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,11 +37,20 @@ BULK_BYTES_PER_CONTACT = 6_000
 CONTACT_CREATED = "domain.contact:Contact.Created"
 
 
+class ReplayBusy(RuntimeError):
+    """Another replay of the same schema is running (it would drop this one's tables)."""
+
+
+class ReplayStopped(RuntimeError):
+    """``stopping`` was set: the half-built tables were dropped, the live ones untouched."""
+
+
 @dataclass
 class ReplayResult:
     events: int
     position: int
     mismatched: list[str] = field(default_factory=list)
+    compared: bool = True  # False: the live tables had never been projected
 
 
 def checksums(conn: Connection[Any], view_schema: str) -> dict[str, tuple[int, str]]:
@@ -79,23 +90,30 @@ def _catch_up(step: Step, target: int, batch_size: int, progress: Callable[[int,
 
 
 def _switch(conn: Connection[Any], schema: str, rebuild: str, replaced: str, live: Step, step: Step,
-            batch_size: int) -> tuple[int, list[str], int]:
+            batch_size: int) -> tuple[int, list[str], int, bool]:
     """One transaction: pause live runners, align both sides, compare, swap."""
     with conn.transaction():
         conn.execute("SET LOCAL lock_timeout = '5s'")
         conn.execute(f"LOCK TABLE {live.view}.projection_tracking IN EXCLUSIVE MODE")
         target = max(live.position(), step.position())
-        _catch_up(live, target, batch_size)
+        # Live tables never projected (a new deployment, a restored store) are empty:
+        # there is nothing to compare, and catching them up here would be the slow
+        # batch-by-batch build the bulk one replaces.
+        compared = live.position() > 0
+        if compared:
+            _catch_up(live, target, batch_size)
         caught_up = _catch_up(step, target, batch_size)
-        before, after = checksums(conn, schema), checksums(conn, rebuild)
-        mismatched = [t for t in tables.TABLES if before[t] != after[t]]
+        mismatched = []
+        if compared:
+            before, after = checksums(conn, schema), checksums(conn, rebuild)
+            mismatched = [t for t in tables.TABLES if before[t] != after[t]]
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(replaced)))
         for table in tables.TABLES:
             conn.execute(sql.SQL("ALTER TABLE {}.{} SET SCHEMA {}").format(
                 sql.Identifier(schema), sql.Identifier(table), sql.Identifier(replaced)))
             conn.execute(sql.SQL("ALTER TABLE {}.{} SET SCHEMA {}").format(
                 sql.Identifier(rebuild), sql.Identifier(table), sql.Identifier(schema)))
-    return target, mismatched, caught_up
+    return target, mismatched, caught_up, compared
 
 
 def memory_available() -> int | None:
@@ -121,10 +139,21 @@ def bulk_fits(conn: Connection[Any], schema: str, memory_budget: int | None) -> 
     return memory_budget is None or contacts * BULK_BYTES_PER_CONTACT <= memory_budget, contacts
 
 
+def try_lock(conn: Connection[Any], schema: str) -> bool:
+    """One replay per schema at a time: each starts by dropping ``<schema>__rebuild``,
+    which would be another one's work in progress. Held until ``conn`` closes."""
+    row = conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (f"profiles replay {schema}",)).fetchone()
+    return bool(row and row[0])
+
+
 def replay(database_url: str, schema: str, *, batch_size: int = 1000, progress: bool = True,
-           memory_budget: int | None = None) -> ReplayResult:
+           memory_budget: int | None = None, stopping: threading.Event | None = None) -> ReplayResult:
+    """Raises ``ReplayBusy`` while another replay of ``schema`` runs, and ``ReplayStopped``
+    when ``stopping`` is set before the switch-over."""
     rebuild, replaced = f"{schema}__rebuild", f"{schema}__replaced"
     with connect(database_url) as conn:
+        if not try_lock(conn, schema):
+            raise ReplayBusy(f"another replay of schema {schema} is running")
         _drop(conn, rebuild)
         _drop(conn, replaced)
         tables.create(conn, schema, schema)
@@ -135,6 +164,8 @@ def replay(database_url: str, schema: str, *, batch_size: int = 1000, progress: 
         with tqdm(total=head, unit="pos", unit_scale=True, file=sys.stderr, disable=not progress,
                   desc="replay" if in_bulk else "replay (batch by batch)", dynamic_ncols=True) as bar:
             def advance(applied: int, position: int) -> None:
+                if stopping is not None and stopping.is_set():
+                    raise ReplayStopped("replay stopped before the switch-over")  # the rebuild drops its tables
                 bar.update(position - bar.n)
 
             if in_bulk:
@@ -147,7 +178,8 @@ def replay(database_url: str, schema: str, *, batch_size: int = 1000, progress: 
         live = Step(conn, schema, schema)
         for attempt in range(SWITCH_ATTEMPTS):
             try:
-                target, mismatched, caught_up = _switch(conn, schema, rebuild, replaced, live, step, batch_size)
+                target, mismatched, caught_up, compared = _switch(conn, schema, rebuild, replaced, live, step,
+                                                                  batch_size)
                 events += caught_up
                 break
             except errors.LockNotAvailable:
@@ -161,5 +193,5 @@ def replay(database_url: str, schema: str, *, batch_size: int = 1000, progress: 
             _drop(conn, replaced)
         else:
             log.warning("rebuilt tables differ from the live ones tables=%s kept_in=%s", mismatched, replaced)
-        return ReplayResult(events=events, position=target, mismatched=mismatched)
+        return ReplayResult(events=events, position=target, mismatched=mismatched, compared=compared)
 

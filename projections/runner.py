@@ -43,6 +43,9 @@ TOPICS = sorted(set(profile.TOPICS) | set(activity.TOPICS) | set(segments.TOPICS
 CHANNEL = "profiles_events"  # the event store's NOTIFY channel (its table name)
 # After a catch-up of this many events the tables are vacuumed and analysed (see ``maintain``).
 MAINTAIN_AFTER = 100_000
+# Projections that never ran over a log at least this long are first built in bulk (see
+# ``ProjectionRunner._first_start``); below it the batch path takes seconds anyway.
+BULK_START_AFTER = 100_000
 
 
 def apply_facts(cur: Cursor[Any], view: str, events: str, facts: list[Fact]) -> None:
@@ -150,13 +153,16 @@ class ProjectionRunner(ThreadWorker):
     thread_name = "projections"
 
     def __init__(self, database_url: str, events_schema: str, *, view_schema: str | None = None,
-                 batch_size: int = 1000, idle_timeout: float = 0.25, maintain_after: int = MAINTAIN_AFTER) -> None:
+                 batch_size: int = 1000, idle_timeout: float = 0.25, maintain_after: int = MAINTAIN_AFTER,
+                 bulk_start_after: int | None = BULK_START_AFTER, progress: bool = False) -> None:
         self.database_url = database_url
         self.events_schema = events_schema
         self.view_schema = view_schema or events_schema
         self.batch_size = batch_size
         self.idle_timeout = idle_timeout
         self.maintain_after = maintain_after
+        self.bulk_start_after = bulk_start_after  # None: always batch by batch
+        self.progress = progress  # a progress bar for the bulk first start (a terminal's `profiles project`)
         self.before_commit: Callable[[], None] | None = None
         super().__init__()
         self.error: BaseException | None = None
@@ -211,7 +217,34 @@ class ProjectionRunner(ThreadWorker):
         self._maintenance = threading.Thread(target=run, name="projections-maintenance", daemon=True)
         self._maintenance.start()
 
+    def _first_start(self) -> None:
+        """Projections that never ran over a long log (a new deployment, a restored store)
+        are built in bulk first: about 4x faster than batch by batch (bench B3), and a
+        crash or stop meanwhile leaves the live tables as they were (``replay``)."""
+        from projections.replay import ReplayBusy, ReplayStopped, bulk_fits, replay  # replay builds on this module
+
+        if self.bulk_start_after is None or self.view_schema != self.events_schema:
+            return
+        with connect(self.database_url) as conn:
+            step = Step(conn, self.view_schema, self.events_schema)
+            head = step.head()
+            if step.position() > 0 or head < self.bulk_start_after or not bulk_fits(conn, self.events_schema, None)[0]:
+                return
+        log.info("projections never ran over %d stored events: building them in bulk first", head)
+        try:
+            result = replay(self.database_url, self.events_schema, batch_size=self.batch_size,
+                            progress=self.progress, stopping=self._stopping)
+        except ReplayBusy:
+            log.info("another process is building the projections in bulk; projecting batch by batch meanwhile")
+        except ReplayStopped:
+            log.info("bulk build stopped; the projections start from position 0 next time")
+        except Exception:
+            log.exception("bulk build failed; projecting batch by batch instead")
+        else:
+            log.info("built projections in bulk events=%d position=%d", result.events, result.position)
+
     def _loop(self) -> None:
+        self._first_start()
         backoff = 0.1
         while not self._stopping.is_set():
             try:

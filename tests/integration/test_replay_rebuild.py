@@ -3,6 +3,7 @@ doubles nothing."""
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -13,7 +14,8 @@ from domain.ingest import parse
 from domain.meta import Meta
 from profiles import cli
 from profiles.demo import load_demo
-from projections.replay import checksums, replay
+from projections import schema as tables
+from projections.replay import ReplayBusy, checksums, replay, try_lock
 from projections.runner import ProjectionRunner, connect
 
 
@@ -150,3 +152,70 @@ def test_replay_switches_over_while_the_live_runner_and_writers_go_on(container)
         live.stop()
     assert live.error is None
     assert during > 0  # writes really went on during the rebuild
+
+
+@pytest.fixture
+def never_projected(container) -> tuple[int, dict]:
+    """A store with history whose projection tables are gone (a new deployment's read
+    side, a restored event store): (log head, the checksums a batch-by-batch build gives)."""
+    schema = container.settings.db_schema
+    position = _history(container.app)
+    reference = ProjectionRunner(container.database_url, schema, bulk_start_after=None)
+    reference.ensure_tables()
+    reference.catch_up()
+    with connect(container.database_url) as conn:
+        expected = checksums(conn, schema)
+        for table in tables.TABLES:
+            conn.execute(f'DROP TABLE "{schema}".{table}')
+    return position, expected
+
+
+def _run_until(container, runner: ProjectionRunner, position: int) -> dict:
+    runner.start()
+    try:
+        assert container.read_model.wait_for(position, timeout=30)
+        with connect(container.database_url) as conn:
+            built = checksums(conn, container.settings.db_schema)
+        contact, later = container.app.create_contact("shop", {"userId": "after"}, {}, api())
+        assert container.read_model.wait_for(later, timeout=10)  # then it follows new writes live
+        assert container.read_model.contact("shop", contact.id)["userId"] == "after"
+    finally:
+        runner.stop()
+    assert runner.error is None
+    return built
+
+
+def test_projections_that_never_ran_over_a_long_log_are_built_in_bulk_first(container, never_projected, caplog):
+    position, expected = never_projected
+    caplog.set_level(logging.INFO, logger="projections")
+    runner = ProjectionRunner(container.database_url, container.settings.db_schema, bulk_start_after=1)
+    assert _run_until(container, runner, position) == expected
+    assert "building them in bulk first" in caplog.text
+    assert re.search(rf"built projections in bulk events=\d+ position={position}\b", caplog.text)
+
+
+def test_while_another_replay_runs_the_runner_projects_batch_by_batch(container, never_projected, caplog):
+    position, expected = never_projected
+    schema = container.settings.db_schema
+    caplog.set_level(logging.INFO, logger="projections")
+    with connect(container.database_url) as other:
+        assert try_lock(other, schema)  # another process's replay of this schema
+        with pytest.raises(ReplayBusy, match="another replay"):
+            replay(container.database_url, schema, progress=False)
+        runner = ProjectionRunner(container.database_url, schema, bulk_start_after=1)
+        assert _run_until(container, runner, position) == expected
+    assert "projecting batch by batch meanwhile" in caplog.text
+    assert "built projections in bulk" not in caplog.text
+
+
+def test_replay_over_never_projected_tables_switches_in_without_comparing(container, never_projected, capsys,
+                                                                          monkeypatch):
+    position, expected = never_projected
+    schema = container.settings.db_schema
+    monkeypatch.setenv("DATABASE_URL", container.database_url)
+    monkeypatch.setenv("PROFILES_DB_SCHEMA", schema)
+    assert cli.main(["replay"]) == 0
+    out = capsys.readouterr().out
+    assert "the projections had never run" in out and f"log position {position})" in out
+    with connect(container.database_url) as conn:
+        assert checksums(conn, schema) == expected
