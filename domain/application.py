@@ -189,8 +189,20 @@ class ContactProfiles(Application[UUID]):
         return self._run(lambda uow: _touch(handlers.template(uow, domain, template_id), "approve", meta))
 
     def send_message(self, domain: str, contact_id: UUID, channel: str, template_id: UUID, meta: Meta) -> tuple[Message, int]:
-        return self._run(lambda uow: handlers.send_message(uow, domain, contact_id, channel, template_id, meta,
-                                                           render=self.render))
+        """A render may take up to its deadline (seconds, for a bad template): under the
+        write lock it would hold up every other write of this process, Kafka ingest
+        included. So the send runs twice: once under the lock, saving nothing, to check
+        it and note what it renders; the renders then run outside the lock; and the send
+        that is saved reuses them when it asks for the very same renders (a change to
+        the contact or template in between makes it render afresh)."""
+        def send(render: rendering.Render) -> Command:
+            return lambda uow: handlers.send_message(uow, domain, contact_id, channel, template_id, meta, render=render)
+
+        planned = _PlannedRenders(self.render)
+        with self._write_lock:
+            send(planned.note)(UnitOfWork(self))  # refusals are raised here, in the usual order
+        planned.render()
+        return self._run(send(planned.reuse))
 
     def resend_message(self, domain: str, contact_id: UUID, message_id: UUID, meta: Meta) -> tuple[Message, int]:
         return self._run(lambda uow: handlers.resend_message(uow, domain, contact_id, message_id, meta))
@@ -215,6 +227,30 @@ class ContactProfiles(Application[UUID]):
     def contact(self, domain: str, contact_id: UUID) -> Contact:
         with self._write_lock:
             return handlers.contact(UnitOfWork(self), domain, contact_id)
+
+
+class _PlannedRenders:
+    """The renders a send asks for, noted first and run later (``send_message``)."""
+
+    def __init__(self, render: rendering.Render) -> None:
+        self._render = render
+        self._calls: list[tuple[tuple[Any, ...], str | None]] = []
+
+    def note(self, source: str, context: dict[str, Any], *, timezone: str | None, now: Any, html: bool) -> str:
+        self._calls.append(((source, context, timezone, now, html), None))
+        return ""
+
+    def render(self) -> None:
+        """Run the noted renders in order; the first that fails raises, as the send would."""
+        self._calls = [(args, self._render(args[0], args[1], timezone=args[2], now=args[3], html=args[4]))
+                       for args, _ in self._calls]
+
+    def reuse(self, source: str, context: dict[str, Any], *, timezone: str | None, now: Any, html: bool) -> str:
+        args = (source, context, timezone, now, html)
+        for noted, output in self._calls:
+            if noted == args and output is not None:
+                return output
+        return self._render(source, context, timezone=timezone, now=now, html=html)
 
 
 def _touch(aggregate: Any, command: str, *args: Any) -> Any:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 import pytest
 
-from domain import errors
+from domain import errors, rendering
+from domain.application import ContactProfiles
 from domain.meta import Meta
 from tests.unit.history import head, new_events
 
@@ -146,3 +148,70 @@ def test_template_fields_are_typed_and_bounded(memory_app, name, subject, body, 
     with pytest.raises(errors.InvalidInput):
         memory_app.create_template("shop", "email", name, subject, body, bodies, AT)
     assert head(memory_app) == 0
+
+
+class HeldRender:
+    """``rendering.render`` that waits, the first time, until the test lets it go on:
+    the stand-in for a template that takes its whole deadline."""
+
+    def __init__(self) -> None:
+        self.started, self.release = threading.Event(), threading.Event()
+        self.calls = 0
+
+    def __call__(self, source, context, *, timezone, now, html):
+        self.calls += 1
+        self.started.set()
+        assert self.release.wait(10)
+        return rendering.render(source, context, timezone=timezone, now=now, html=html)
+
+
+def _send_in_background(app, contact_id, body):
+    template, _ = app.create_template("shop", "email", "t", "Hi", body, {}, AT)
+    app.approve_template("shop", template.id, AT)
+    sent: list = []
+    thread = threading.Thread(target=lambda: sent.append(app.send_message("shop", contact_id, "email", template.id, AT)))
+    thread.start()
+    return thread, sent
+
+
+def test_a_slow_render_does_not_hold_up_the_other_writes():
+    render = HeldRender()
+    app = ContactProfiles(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, render=render)
+    ann = contact(app)
+    thread, sent = _send_in_background(app, ann, "Hello {{ firstName }}")
+    try:
+        assert render.started.wait(5)
+        other, _ = app.create_contact("shop", {"email": "bob@example.com"}, {}, AT)  # not queued behind the render
+        assert app.contact("shop", other.id).identifiers == {"email": "bob@example.com"}
+        assert thread.is_alive()
+    finally:
+        render.release.set()
+        thread.join(10)
+    (message, _), = sent
+    assert message.body == "Hello Ann" and render.calls == 2  # subject and body, each rendered once
+
+
+def test_a_contact_changed_while_its_message_renders_gets_the_message_rendered_afresh():
+    render = HeldRender()
+    app = ContactProfiles(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, render=render)
+    ann = contact(app)
+    thread, sent = _send_in_background(app, ann, "Hello {{ firstName }} from {{ variables.city }}")
+    try:
+        assert render.started.wait(5)
+        app.set_variables("shop", ann, {"city": "Tartu"}, AT)
+    finally:
+        render.release.set()
+        thread.join(10)
+    (message, _), = sent
+    assert message.body == "Hello Ann from Tartu"  # what the contact was when the message was stored
+
+
+def test_a_send_refused_before_rendering_renders_nothing():
+    render = HeldRender()
+    render.release.set()
+    app = ContactProfiles(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, render=render)
+    ann = contact(app)
+    template, _ = app.create_template("shop", "email", "t", "Hi", "Hello", {}, AT)  # a draft
+    with pytest.raises(errors.TemplateNotApproved):
+        app.send_message("shop", ann, "email", template.id, AT)
+    assert render.calls == 0
