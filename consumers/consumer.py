@@ -145,6 +145,21 @@ class ContactEventConsumer:
                   "from its first message, and eventIds applied before are skipped", tp.topic, tp.partition,
                   self._next_offset.get(tp), topic_offset, tp.topic, tp.partition)
 
+    def _check_retention(self, consumer: KafkaConsumer, tp: TopicPartition, expected: int) -> None:
+        """Records that start past our position. Offsets may have gaps (compaction,
+        transaction markers), but a log that now begins past our position deleted
+        messages the store never applied (retention ran while the consumers were down or
+        far behind; the client then resets to the log's first offset). Nothing brings
+        them back, so the partition goes on — but never silently."""
+        start = consumer.beginning_offsets([tp]).get(tp)
+        if start is None or start <= expected:
+            return
+        self.metrics.lost.labels(tp.topic, str(tp.partition)).inc(start - expected)
+        log.error("messages lost to retention topic=%s partition=%s offsets=%s..%s count=%s: the topic deleted "
+                  "them before the store applied them; replay them from their source, or raise the topic's "
+                  "retention above the consumers' longest outage", tp.topic, tp.partition, expected, start - 1,
+                  start - expected)
+
     def revoked(self, tp: TopicPartition) -> None:
         """Revoked: whatever this member reported about the partition is stale now."""
         self.stalled.discard(tp)
@@ -168,6 +183,8 @@ class ContactEventConsumer:
             # we sought to (the client resets an out-of-range position to the beginning).
             self._stall(consumer, tp, records[0].offset)
             return False
+        if expected is not None and records[0].offset > expected:
+            self._check_retention(consumer, tp, expected)
         letters: list[DeadLetter] = []
         envelopes: list[ingest.Envelope] = []
         origins: list[Any] = []

@@ -19,6 +19,7 @@ _metrics: KafkaMetrics | None = None
 class KafkaMetrics:
     lag: Gauge
     stalled: Gauge
+    lost: Counter
     ingested: Counter
     duplicates: Counter
     dead_letters: Counter
@@ -37,6 +38,9 @@ def kafka_metrics() -> KafkaMetrics:
                               "1 while a partition is stopped because the store is ahead of its log "
                               "(topic recreated or truncated; see `profiles consume --forget-partition`)",
                               ["topic", "partition"]),
+                lost=Counter("profiles_consumer_lost_to_retention",
+                             "Messages the topic deleted (retention) before the store applied them",
+                             ["topic", "partition"]),
                 ingested=Counter("profiles_consumer_ingested", "Envelopes applied to the event store", ["topic"]),
                 duplicates=Counter("profiles_consumer_duplicates", "Envelopes skipped as already applied (eventId)",
                                    ["topic"]),
