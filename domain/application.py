@@ -200,7 +200,12 @@ class ContactProfiles(Application[UUID]):
 
         planned = _PlannedRenders(self.render)
         with self._write_lock:
-            send(planned.note)(UnitOfWork(self))  # refusals are raised here, in the usual order
+            try:
+                send(planned.note)(UnitOfWork(self))
+            except errors.DomainError:
+                # Refused on what this process has cached: the send below decides, and
+                # re-reads first what another process may have changed meanwhile.
+                planned.forget()
         planned.render()
         return self._run(send(planned.reuse))
 
@@ -230,26 +235,43 @@ class ContactProfiles(Application[UUID]):
 
 
 class _PlannedRenders:
-    """The renders a send asks for, noted first and run later (``send_message``)."""
+    """The renders a send asks for, noted first and run later (``send_message``). A
+    render's refusal is kept and raised when the send asks for that render again, inside
+    the batch, so a refusal resting on stale state is retried as any other."""
 
     def __init__(self, render: rendering.Render) -> None:
         self._render = render
-        self._calls: list[tuple[tuple[Any, ...], str | None]] = []
+        self._noted: list[tuple[Any, ...]] = []
+        self._done: list[tuple[tuple[Any, ...], str | errors.DomainError]] = []
 
     def note(self, source: str, context: dict[str, Any], *, timezone: str | None, now: Any, html: bool) -> str:
-        self._calls.append(((source, context, timezone, now, html), None))
+        self._noted.append((source, context, timezone, now, html))
         return ""
 
+    def forget(self) -> None:
+        self._noted = []
+
     def render(self) -> None:
-        """Run the noted renders in order; the first that fails raises, as the send would."""
-        self._calls = [(args, self._render(args[0], args[1], timezone=args[2], now=args[3], html=args[4]))
-                       for args, _ in self._calls]
+        """Run the noted renders in order, up to the first refused (the send stops there)."""
+        for args in self._noted:
+            try:
+                output: str | errors.DomainError = self._call(*args)
+            except errors.DomainError as refusal:
+                output = refusal.with_traceback(None)
+            self._done.append((args, output))
+            if isinstance(output, errors.DomainError):
+                break
 
     def reuse(self, source: str, context: dict[str, Any], *, timezone: str | None, now: Any, html: bool) -> str:
         args = (source, context, timezone, now, html)
-        for noted, output in self._calls:
-            if noted == args and output is not None:
+        for done, output in self._done:
+            if done == args:
+                if isinstance(output, errors.DomainError):
+                    raise output
                 return output
+        return self._call(*args)
+
+    def _call(self, source: str, context: dict[str, Any], timezone: str | None, now: Any, html: bool) -> str:
         return self._render(source, context, timezone=timezone, now=now, html=html)
 
 

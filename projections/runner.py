@@ -225,20 +225,22 @@ class ProjectionRunner(ThreadWorker):
 
         if self.bulk_start_after is None or self.view_schema != self.events_schema:
             return
-        with connect(self.database_url) as conn:
-            step = Step(conn, self.view_schema, self.events_schema)
-            head = step.head()
-            if step.position() > 0 or head < self.bulk_start_after or not bulk_fits(conn, self.events_schema, None)[0]:
-                return
-        log.info("projections never ran over %d stored events: building them in bulk first", head)
         try:
+            with connect(self.database_url) as conn:
+                step = Step(conn, self.view_schema, self.events_schema)
+                head = step.head()
+                if head < self.bulk_start_after or step.position() > 0:
+                    return
+                if not bulk_fits(conn, self.events_schema, None)[0]:
+                    return  # batch by batch in constant memory is what replay would do too
+            log.info("projections never ran over %d stored events: building them in bulk first", head)
             result = replay(self.database_url, self.events_schema, batch_size=self.batch_size,
                             progress=self.progress, stopping=self._stopping)
         except ReplayBusy:
             log.info("another process is building the projections in bulk; projecting batch by batch meanwhile")
         except ReplayStopped:
             log.info("bulk build stopped; the projections start from position 0 next time")
-        except Exception:
+        except Exception:  # the database away, say: the live loop below retries
             log.exception("bulk build failed; projecting batch by batch instead")
         else:
             log.info("built projections in bulk events=%d position=%d", result.events, result.position)
