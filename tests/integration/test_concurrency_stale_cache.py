@@ -43,3 +43,22 @@ def test_a_subscription_made_elsewhere_allows_a_send_here(container):
         consumer.close()
     message, _ = api.send_message("shop", ann.id, "email", template.id, AT)
     assert message.address == "ann@example.com"
+
+
+def test_a_template_fixed_elsewhere_is_rendered_afresh_here(container):
+    """The send renders outside the write lock, from what this process has cached; a
+    render refused there is judged once more, inside the batch, on fresh state."""
+    api = container.app
+    ann, _ = api.create_contact("shop", {"email": "ann@example.com"}, {}, AT)
+    api.change_subscription("shop", ann.id, "email", "subscribed", AT, confirmed=True)
+    broken = "{% for i in range(300000) %}x{% endfor %}"  # past the output budget
+    template, _ = api.create_template("shop", "email", "t", "s", broken, {}, AT)
+    api.approve_template("shop", template.id, AT)  # cached here, broken and approved
+    consumer = other_process(container)
+    try:
+        consumer.revise_template("shop", template.id, "s", "Hello {{ email }}", {}, AT)
+        consumer.approve_template("shop", template.id, AT)
+    finally:
+        consumer.close()
+    message, _ = api.send_message("shop", ann.id, "email", template.id, AT)
+    assert message.body == "Hello ann@example.com"
