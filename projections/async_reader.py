@@ -20,12 +20,13 @@ from psycopg_pool import AsyncConnectionPool
 
 from projections import schema as tables
 from projections.profile import queries as profile
-from projections.read_model import FIRST_WAIT, LONGEST_WAIT, SESSION_SETUP, head_sql, reached_sql
+from projections.read_model import FIRST_WAIT, LONGEST_WAIT, SESSION_SETUP, head_sql, parse_json_fast, reached_sql
 from projections.reader import Page
 
 
 async def _configure(conn: AsyncConnection[Any]) -> None:
     await conn.execute(SESSION_SETUP)
+    parse_json_fast(conn)
 
 
 class AsyncProfileReader:

@@ -1,0 +1,44 @@
+"""Numbers at the edges of what JSON holds come back on every read path, never as a 500.
+
+jsonb prints a float such as 1e30 as a 31-digit integer; read back as a Python int, no
+JSON encoder of the service could write it, and every read of that profile failed."""
+
+from __future__ import annotations
+
+import uuid
+
+import orjson
+
+from tests.e2e.conftest import Api
+
+EDGES = {"huge": 1e30, "vast": 1.5e300, "tiny": 1e-30, "most": 9223372036854775807, "least": -9223372036854775808}
+
+
+def test_floats_past_the_integers_and_the_widest_integers_read_back(service, api: Api, domain):
+    email = f"edge.{uuid.uuid4().hex[:8]}@example.com"
+    ann = api.contact(domain, email=email, variables=EDGES)
+    events = {"events": [{"eventId": f"order-{uuid.uuid4()}", "type": "activity", "occurredAt": "2026-11-01T10:00:00Z",
+                          "contact": {"email": email}, "data": {"name": "orderPlaced", "properties": EDGES}}]}
+    assert api.post(f"/v1/domains/{domain}/events", events).json()["accepted"] == 1
+    base = f"/v1/domains/{domain}/contacts"
+
+    routed = api.get(f"{base}/{ann['id']}")
+    assert routed.status_code == 200 and routed.json()["variables"] == EDGES
+    fast = service.get(f"{base}/{ann['id']}", headers=api.headers)  # no minPosition: the asyncio path
+    assert (fast.status_code, fast.content) == (200, routed.content)
+    found = service.get(base, params={"email": email}, headers=api.headers)
+    assert found.status_code == 200 and found.json()["items"][0]["variables"] == EDGES
+    variables = api.get(f"{base}/{ann['id']}/variables")
+    assert variables.status_code == 200 and {v["name"]: v["value"] for v in variables.json()["items"]} == EDGES
+
+    feed = api.get(f"{base}/{ann['id']}/activity", type="activity")
+    assert feed.status_code == 200
+    (order,) = feed.json()["items"]
+    detail = api.get(f"{base}/{ann['id']}/activity/{order['id']}")
+    assert detail.status_code == 200 and detail.json()["data"]["properties"] == EDGES
+    export = api.get(f"{base}/{ann['id']}/activity/export", format="ndjson")
+    assert export.status_code == 200
+    exported = [orjson.loads(line) for line in export.content.splitlines()]
+    assert [e["data"]["properties"] for e in exported if e["type"] == "activity"] == [EDGES]
+    csv = api.get(f"{base}/{ann['id']}/activity/export", format="csv")
+    assert csv.status_code == 200 and "1e+30" in csv.text
