@@ -28,6 +28,7 @@ from api.routes import (
     templates,
     variables,
 )
+from domain import values
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +101,9 @@ def _include_page(app: FastAPI) -> None:
 
 class BodyLimit:
     """Refuses a body larger than its route may take (pure ASGI): by its Content-Length
-    before it is read, or, sent chunked without one, as soon as it grows past the limit
-    (such a body is read here and handed on whole)."""
+    before it is read, or, sent chunked without one, as soon as it grows past the limit.
+    A body within the limit is read here and handed on whole, after one more check: no
+    string in it may carry U+0000 (``values.carries_nul``: the database cannot store it)."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -110,15 +112,19 @@ class BodyLimit:
         if scope["type"] == "http":
             limit = MAX_EVENTS_BODY if scope["path"].endswith("/events") else MAX_BODY
             length = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"content-length"), None)
-            if length is None and scope["method"] in ("POST", "PUT", "PATCH"):
+            if length is not None and (not length.isdigit() or int(length) > limit):
+                await _too_large(scope, receive, send, limit)
+                return
+            if scope["method"] in ("POST", "PUT", "PATCH"):
                 body = await _read_at_most(receive, limit)
                 if body is None:
                     await _too_large(scope, receive, send, limit)
                     return
+                if values.carries_nul(body):
+                    await errors.problem(422, "validation_error", "Invalid input", values.NUL_REFUSAL,
+                                         scope["path"])(scope, receive, send)
+                    return
                 receive = _replaying(body, receive)
-            elif length is not None and (not length.isdigit() or int(length) > limit):
-                await _too_large(scope, receive, send, limit)
-                return
         await self.app(scope, receive, send)
 
 

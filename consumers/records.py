@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from domain import ingest
+from domain import ingest, values
 from domain.errors import DomainError
 from domain.meta import Meta
 
@@ -31,6 +31,8 @@ def decode(value: bytes | None) -> ingest.Envelope | Refusal:
         return Refusal("invalid_json", f"not UTF-8 JSON: {e.msg}" if hasattr(e, "msg") else "not UTF-8 JSON")
     if not isinstance(raw, dict):
         return Refusal("validation_error", "body: the envelope must be a JSON object")
+    if values.carries_nul(value):
+        return Refusal("validation_error", values.NUL_REFUSAL)
     try:
         return ingest.parse(raw)
     except DomainError as e:

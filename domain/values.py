@@ -228,6 +228,26 @@ def variable_value(name: str, value: Any) -> str | int | float | bool:
 
 MAX_PROPERTY_DEPTH = 8
 
+# PostgreSQL stores no U+0000 in text or jsonb. Accepted into the event log, one such
+# character stopped every projection at its event, for every domain; so a JSON text that
+# carries one (always as the escape \u0000: JSON allows no raw control character) is
+# refused before anything is applied. The escape counts when its backslash is not itself
+# escaped (an even run of backslashes before it).
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+NUL_REFUSAL = "text must not contain the NUL character (\\u0000), which the database cannot store"
+
+
+def carries_nul(json_text: bytes) -> bool:
+    """Whether a JSON text has a string with U+0000 in it."""
+    return b"\\u0000" in json_text and _NUL_ESCAPE.search(json_text) is not None
+
+
+def without_nul(json_text: bytes) -> bytes:
+    """The JSON text with each U+0000 in its strings as U+FFFD (the replacement character)."""
+    if b"\\u0000" not in json_text:
+        return json_text
+    return _NUL_ESCAPE.sub(lambda m: m[0][:-6] + b"\\ufffd", json_text)
+
 
 def json_document(name: str, value: Any, depth: int = 0) -> Any:
     """A free-form JSON value (an activity's ``properties``) that every reader of the event

@@ -15,6 +15,8 @@ from typing import Any
 
 import orjson
 
+from domain.values import without_nul
+
 PREFIXES = {
     "Contact": "domain.contact:Contact.",
     "Message": "domain.message:Message.",
@@ -69,7 +71,9 @@ def _kind(topic: str) -> tuple[str, tuple[str, ...]]:
 
 
 def decode(position: int, originator_id: str, version: int, topic: str, state: bytes) -> Fact:
-    data = orjson.loads(state)
+    # A NUL, which no projection table can hold, is refused on the way in; one stored
+    # before that was refused would otherwise stop every projection at its event.
+    data = orjson.loads(without_nul(state))
     at = data.pop("timestamp")["_data_"]
     kind, typed = _KINDS.get(topic) or _kind(topic)
     for key in typed:

@@ -272,3 +272,33 @@ def test_a_message_that_breaks_processing_is_parked_and_the_partition_moves_on(
     assert find(app, "shop", userId="u-1").variables == {"after": True}
     assert REGISTRY.get_sample_value("profiles_consumer_dead_letters_total",
                                      {"topic": settings.events_topic, "code": "processing_error"}) == 1
+
+
+def test_a_nul_character_goes_to_the_dead_letter_topic_and_the_projections_go_on(
+        kafka_container, kafka_producer, run_consumer):
+    """PostgreSQL stores no U+0000 in text or jsonb: once in the log, such a value stopped
+    every projection at its event. It is refused at the door, wherever it hides."""
+    app, settings = kafka_container.app, kafka_container.settings
+    d, ann = "shop", {"userId": "u-1"}
+    poison = [envelope(d, "contact.upserted", {"userId": "u-2"}, {"firstName": "Bo\u0000b"}),
+              envelope(d, "contact.variables_set", ann, {"variables": {"note": "a\u0000"}}),
+              envelope(d, "activity", ann, {"name": "viewed", "properties": {"deep": [{"k\u0000": 1}]}})]
+    literal = envelope(d, "contact.variables_set", ann, {"variables": {"path": "C:\\u0000"}})  # text, not a NUL
+    messages = [envelope(d, "contact.upserted", ann, {"firstName": "Ann"}), *poison, literal]
+    run_consumer()
+    last = publish(kafka_producer, settings.events_topic, [(b"k-1", m) for m in messages])
+    wait_applied(app, settings.events_topic, last)
+
+    letters = [orjson.loads(r.value) for r in read_topic(settings.kafka_bootstrap_servers, settings.dlq_topic,
+                                                           expected=len(poison))]
+    assert [(letter["code"], base64.b64decode(letter["value"])) for letter in letters] == [
+        ("validation_error", orjson.dumps(m)) for m in poison]
+    assert all("NUL character" in letter["message"] for letter in letters)
+    runner = ProjectionRunner(kafka_container.database_url, settings.db_schema)
+    runner.ensure_tables()
+    runner.catch_up()
+    reads = kafka_container.read_model
+    head = app.recorder.max_notification_id()
+    assert reads.positions() == {"profile": head, "activity": head, "segments": head}
+    profile = reads.contact(d, find(app, d, userId="u-1").id)
+    assert profile["firstName"] == "Ann" and profile["variables"] == {"path": "C:\\u0000"}

@@ -176,3 +176,21 @@ def test_a_single_write_is_readable_within_milliseconds(container):
     latencies.sort()
     print(f"write-to-read latency median {latencies[5] * 1000:.1f} ms, max {latencies[-1] * 1000:.1f} ms")
     assert latencies[5] < 0.2  # woken by the store's NOTIFY, not by polling the log
+
+
+def test_a_nul_stored_before_it_was_refused_does_not_stop_the_projections(container, runner):
+    """The API and the consumer refuse U+0000 now; a store written before holds it in its
+    log, and no projection table can: it reads as U+FFFD instead of stopping them all."""
+    app = container.app
+    bob, _ = app.create_contact("shop", {"email": "bob@example.com", "firstName": "Bo\u0000b"}, {"note": "\u0000"},
+                                api())  # the domain itself takes it, as before the door was shut
+    _ingest(app, _envelope("a-1", "activity", {"email": "bob@example.com"}, {"name": "viewed\u0000"}))
+    ann, position = app.create_contact("shop", {"email": "ann@example.com"}, {}, api())
+    runner.catch_up()
+    reads = container.read_model
+    assert reads.positions() == {"profile": position, "activity": position, "segments": position}
+    profile = reads.contact("shop", bob.id)
+    assert profile["firstName"] == "Bo\ufffdb" and profile["variables"] == {"note": "\ufffd"}
+    (viewed,) = [e for e in reads.export_activity("shop", bob.id) if e["type"] == "activity"]
+    assert viewed["summary"] == "viewed\ufffd" and viewed["data"]["name"] == "viewed\ufffd"
+    assert reads.contact("shop", ann.id)["email"] == "ann@example.com"

@@ -1,4 +1,5 @@
-"""Numbers at the edges of what JSON holds come back on every read path, never as a 500.
+"""Values at the edges of what JSON holds: numbers come back on every read path, never
+as a 500; a NUL character is refused at the door.
 
 jsonb prints a float such as 1e30 as a 31-digit integer; read back as a Python int, no
 JSON encoder of the service could write it, and every read of that profile failed."""
@@ -9,7 +10,7 @@ import uuid
 
 import orjson
 
-from tests.e2e.conftest import Api
+from tests.e2e.conftest import Api, problem_code
 
 EDGES = {"huge": 1e30, "vast": 1.5e300, "tiny": 1e-30, "most": 9223372036854775807, "least": -9223372036854775808}
 
@@ -42,3 +43,23 @@ def test_floats_past_the_integers_and_the_widest_integers_read_back(service, api
     assert [e["data"]["properties"] for e in exported if e["type"] == "activity"] == [EDGES]
     csv = api.get(f"{base}/{ann['id']}/activity/export", format="csv")
     assert csv.status_code == 200 and "1e+30" in csv.text
+
+
+def test_a_nul_character_is_refused_in_every_body_and_the_reads_go_on(service, api: Api, domain):
+    """PostgreSQL stores no U+0000 in text or jsonb: accepted into the log, one such value
+    stopped every projection at its event, for every domain."""
+    ann = api.contact(domain, email=f"nul.{uuid.uuid4().hex[:8]}@example.com")
+    base = f"/v1/domains/{domain}/contacts"
+    event = {"eventId": f"e-{uuid.uuid4()}", "type": "activity", "occurredAt": "2026-11-01T10:00:00Z",
+             "contact": {"email": ann["email"]}, "data": {"name": "viewed", "properties": {"deep": ["a\u0000"]}}}
+    refused = [api.post(base, {"email": "bo@example.com", "firstName": "Bo\u0000b"}),
+               api.patch(f"{base}/{ann['id']}", {"variables": {"note": "a\u0000"}}),
+               api.put(f"{base}/{ann['id']}/variables/note", {"value": "\u0000"}),
+               api.post(f"{base}/{ann['id']}/notes", {"text": "call\u0000", "author": "maria"}),
+               api.post(f"/v1/domains/{domain}/events", {"events": [event]})]
+    for response in refused:
+        assert response.status_code == 422, response.text
+        assert problem_code(response) == "validation_error" and "NUL character" in response.json()["detail"]
+    literal = api.patch(f"{base}/{ann['id']}", {"variables": {"path": "C:\\u0000"}})  # text, not a NUL
+    assert literal.status_code == 200
+    assert api.get(f"{base}/{ann['id']}").json()["variables"] == {"path": "C:\\u0000"}  # the projections go on
