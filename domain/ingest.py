@@ -6,7 +6,7 @@ messages and refuse the same ones with the same codes.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -47,6 +47,17 @@ class _Raw(BaseModel):
     occurredAt: AwareDatetime
     contact: ContactRef
     data: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("occurredAt")
+    @classmethod
+    def _in_utc_range(cls, value: datetime) -> datetime:
+        # 0001-01-01T00:00+01:00 is a year-0 instant in UTC: PostgreSQL stores it (as BC)
+        # but no reader here can load it back, and the contact's feed failed on it.
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("must lie between years 1 and 9999 in UTC") from None
+        return value
 
 
 class Envelope:

@@ -63,3 +63,27 @@ def test_a_nul_character_is_refused_in_every_body_and_the_reads_go_on(service, a
     literal = api.patch(f"{base}/{ann['id']}", {"variables": {"path": "C:\\u0000"}})  # text, not a NUL
     assert literal.status_code == 200
     assert api.get(f"{base}/{ann['id']}").json()["variables"] == {"path": "C:\\u0000"}  # the projections go on
+
+
+def test_event_times_at_the_ends_of_the_calendar_read_back_and_past_them_are_refused(service, api: Api, domain):
+    """0001-01-01T00:00+01:00 is a year-0 instant in UTC: PostgreSQL stored it, as BC, and
+    then the contact's feed and export failed on it."""
+    email = f"t.{uuid.uuid4().hex[:8]}@example.com"
+    ann = api.contact(domain, email=email)
+
+    def activity(at: str) -> dict:
+        return {"eventId": f"e-{uuid.uuid4()}", "type": "activity", "occurredAt": at, "contact": {"email": email},
+                "data": {"name": "x"}}
+
+    past_the_ends = ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"]
+    ends = ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999999Z"]
+    answer = api.post(f"/v1/domains/{domain}/events", {"events": [activity(at) for at in past_the_ends + ends]}).json()
+    assert answer["accepted"] == 2
+    assert [(r["index"], r["code"]) for r in answer["rejected"]] == [(0, "validation_error"), (1, "validation_error")]
+    assert all("between years 1 and 9999 in UTC" in r["message"] for r in answer["rejected"])
+    base = f"/v1/domains/{domain}/contacts/{ann['id']}/activity"
+    assert api.get(base).status_code == 200
+    export = api.get(f"{base}/export", format="ndjson")
+    assert export.status_code == 200
+    times = sorted(orjson.loads(line)["occurredAt"][:4] for line in export.content.splitlines())
+    assert times[0] == "0001" and times[-1] == "9999"
