@@ -13,6 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, APIRouter
 
 from api import errors, metrics
+from api.bodies import Bodies
 from api.deps import KeyRing
 from api.fast_reads import FastReads
 from api.routes import (
@@ -28,13 +29,10 @@ from api.routes import (
     templates,
     variables,
 )
-from domain import values
 
 log = logging.getLogger(__name__)
 
 ROUTERS = (ops, contacts, variables, subscriptions, blacklist, templates, messages, activity, notes, segments, events)
-MAX_BODY = 1 << 20  # 1 MiB; a batch of 1 000 events may take more
-MAX_EVENTS_BODY = 16 << 20
 DESCRIPTION = """Contact profiles of a marketing platform: identifiers, consent per channel, variables,
 notes, a 30-day activity feed, segments and one-off sends.
 
@@ -60,7 +58,7 @@ def create_app(container: Any, runtime: Any = None) -> FastAPI:
     app.add_middleware(FastReads, app_state=app.state, routes={
         "contact": _route(contacts.router, contacts.read_contact),
         "search": _route(contacts.router, contacts.find_contacts)})
-    app.add_middleware(BodyLimit)
+    app.add_middleware(Bodies)
     app.add_middleware(metrics.Observe, latency=metrics.install(container))  # outermost: times everything
     _include_page(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
@@ -97,70 +95,6 @@ def _include_page(app: FastAPI) -> None:
             raise
         return
     app.include_router(page.router)
-
-
-class BodyLimit:
-    """Refuses a body larger than its route may take (pure ASGI): by its Content-Length
-    before it is read, or, sent chunked without one, as soon as it grows past the limit.
-    A body within the limit is read here and handed on whole, after one more check: no
-    string in it may carry U+0000 (``values.carries_nul``: the database cannot store it)."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            limit = MAX_EVENTS_BODY if scope["path"].endswith("/events") else MAX_BODY
-            length = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"content-length"), None)
-            if length is not None and (not length.isdigit() or int(length) > limit):
-                await _too_large(scope, receive, send, limit)
-                return
-            if scope["method"] in ("POST", "PUT", "PATCH"):
-                body = await _read_at_most(receive, limit)
-                if body is None:
-                    await _too_large(scope, receive, send, limit)
-                    return
-                if values.carries_nul(body):
-                    await errors.problem(422, "validation_error", "Invalid input", values.NUL_REFUSAL,
-                                         scope["path"])(scope, receive, send)
-                    return
-                receive = _replaying(body, receive)
-        await self.app(scope, receive, send)
-
-
-async def _read_at_most(receive: Any, limit: int) -> bytes | None:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return b"".join(chunks)  # the client went away; the app sees an empty body
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-def _replaying(body: bytes, receive: Any) -> Any:
-    sent = False
-
-    async def replay() -> dict[str, Any]:
-        nonlocal sent
-        if sent:
-            return await receive()  # after the body: wait for the disconnect, as usual
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return replay
-
-
-async def _too_large(scope: dict[str, Any], receive: Any, send: Any, limit: int) -> None:
-    response = errors.problem(413, "payload_too_large", "Request body too large",
-                              f"the body may be at most {limit} bytes", scope["path"])
-    await response(scope, receive, send)
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

@@ -87,3 +87,28 @@ def test_event_times_at_the_ends_of_the_calendar_read_back_and_past_them_are_ref
     assert export.status_code == 200
     times = sorted(orjson.loads(line)["occurredAt"][:4] for line in export.content.splitlines())
     assert times[0] == "0001" and times[-1] == "9999"
+
+
+def test_half_a_surrogate_pair_is_refused_and_a_whole_one_is_a_character(service, api: Api, domain):
+    """JSON may spell half of a surrogate pair (\\ud800) where it means a character; the
+    standard library took it into a string UTF-8 cannot encode, and the write was a 500."""
+    email = f"s.{uuid.uuid4().hex[:8]}@example.com"
+    ann = api.contact(domain, email=email)
+    headers = {**api.headers, "content-type": "application/json"}
+    base = f"/v1/domains/{domain}/contacts/{ann['id']}"
+    halves = [
+        (f"/v1/domains/{domain}/events", b'{"events": [{"eventId": "h-1", "type": "activity", "occurredAt": '
+         b'"2026-11-01T10:00:00Z", "contact": {"email": "%s"}, "data": {"name": "x", "properties": '
+         b'{"\\udc00": "\\ud800"}}}]}' % email.encode()),
+        (f"{base}/notes", b'{"text": "call \\ud83d back", "author": "maria"}'),
+        (f"/v1/domains/{domain}/segments", b'{"name": "s", "condition": {"field": "firstName", "op": "eq", '
+                                           b'"value": "\\ude00"}}'),
+    ]
+    for path, body in halves:
+        refused = service.post(path, content=body, headers=headers)
+        assert refused.status_code == 422 and problem_code(refused) == "validation_error", refused.text
+        assert "surrogate" in refused.json()["detail"]
+    whole = api.request("PATCH", base, content=b'{"variables": {"mood": "\\ud83d\\ude00", "path": "C:\\\\ud800"}}',
+                        headers={"content-type": "application/json"})  # tracked: the read below waits for it
+    assert whole.status_code == 200, whole.text
+    assert api.get(base).json()["variables"] == {"mood": "\U0001f600", "path": "C:\\ud800"}
