@@ -19,9 +19,11 @@ import logging
 import sys
 import threading
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
 from psycopg import Connection, errors, sql
 from tqdm import tqdm
 
@@ -161,19 +163,24 @@ def replay(database_url: str, schema: str, *, batch_size: int = 1000, progress: 
             sql.Identifier(schema))).fetchone()
         head = int(row[0] or 0) if row else 0
         in_bulk, contacts = bulk_fits(conn, schema, memory_budget)
-        with tqdm(total=head, unit="pos", unit_scale=True, file=sys.stderr, disable=not progress,
-                  desc="replay" if in_bulk else "replay (batch by batch)", dynamic_ncols=True) as bar:
-            def advance(applied: int, position: int) -> None:
-                if stopping is not None and stopping.is_set():
-                    raise ReplayStopped("replay stopped before the switch-over")  # the rebuild drops its tables
-                bar.update(position - bar.n)
+        try:
+            with tqdm(total=head, unit="pos", unit_scale=True, file=sys.stderr, disable=not progress,
+                      desc="replay" if in_bulk else "replay (batch by batch)", dynamic_ncols=True) as bar:
+                def advance(applied: int, position: int) -> None:
+                    if stopping is not None and stopping.is_set():
+                        raise ReplayStopped("replay stopped before the switch-over")
+                    bar.update(position - bar.n)
 
-            if in_bulk:
-                events = bulk_rebuild(database_url, schema, rebuild, progress=advance).events
-            else:
-                log.warning("replaying batch by batch: the bulk rebuild would hold %d contacts in memory (~%d MB), "
-                            "more than it may use", contacts, contacts * BULK_BYTES_PER_CONTACT >> 20)
-                events = _rebuild_in_batches(conn, schema, rebuild, head, batch_size, advance)
+                if in_bulk:
+                    events = bulk_rebuild(database_url, schema, rebuild, progress=advance).events
+                else:
+                    log.warning("replaying batch by batch: the bulk rebuild would hold %d contacts in memory (~%d MB), "
+                                "more than it may use", contacts, contacts * BULK_BYTES_PER_CONTACT >> 20)
+                    events = _rebuild_in_batches(conn, schema, rebuild, head, batch_size, advance)
+        except BaseException:
+            with suppress(psycopg.Error):  # the connection may be what failed
+                _drop(conn, rebuild)  # nothing half-built stays behind
+            raise
         step = Step(conn, rebuild, schema)
         live = Step(conn, schema, schema)
         for attempt in range(SWITCH_ATTEMPTS):

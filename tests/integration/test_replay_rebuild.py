@@ -15,7 +15,7 @@ from domain.meta import Meta
 from profiles import cli
 from profiles.demo import load_demo
 from projections import schema as tables
-from projections.replay import ReplayBusy, checksums, replay, try_lock
+from projections.replay import ReplayBusy, ReplayStopped, checksums, replay, try_lock
 from projections.runner import ProjectionRunner, connect
 
 
@@ -219,3 +219,18 @@ def test_replay_over_never_projected_tables_switches_in_without_comparing(contai
     assert "the projections had never run" in out and f"log position {position})" in out
     with connect(container.database_url) as conn:
         assert checksums(conn, schema) == expected
+
+
+@pytest.mark.parametrize("memory_budget", [None, 1], ids=["in bulk", "batch by batch"])
+def test_a_stopped_replay_leaves_nothing_half_built(container, never_projected, memory_budget):
+    import threading
+
+    schema = container.settings.db_schema
+    stopping = threading.Event()
+    stopping.set()  # as a runner's stop() would, while the build goes on
+    with pytest.raises(ReplayStopped):
+        replay(container.database_url, schema, progress=False, memory_budget=memory_budget, stopping=stopping)
+    with connect(container.database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname LIKE %s",
+                            (f"{schema}\\_\\_%",)).fetchone()[0] == 0
+    assert container.read_model.positions() == {"profile": 0, "activity": 0, "segments": 0}
