@@ -11,12 +11,18 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import eventsourcing.persistence
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import DomainError
+
+# A lost or refused connection, from psycopg directly (reads) or as the event store's
+# library wraps it (writes). A pool timeout is one of psycopg's.
+DATABASE_UNAVAILABLE = (psycopg.OperationalError, eventsourcing.persistence.OperationalError)
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +119,22 @@ def _recursion(request: Request, exc: Exception) -> JSONResponse:
     return problem(422, "validation_error", "Invalid input", "request body nests too deeply", request.url.path)
 
 
+def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    # The database restarted, failed over or dropped this session: not the client's fault
+    # and not a bug. The pool discards the broken session, so a retry usually succeeds.
+    log.warning("database unavailable error=%s path=%s", type(exc).__name__, _route(request))
+    return problem(503, "database_unavailable", "Database unavailable",
+                   "the database did not answer, so the request may or may not have taken effect: retry a read "
+                   "freely; check before repeating a write", request.url.path, headers={"Retry-After": "1"})
+
+
+def _route(request: Request) -> str:
+    route = request.scope.get("route")
+    return route.path if route is not None else "-"
+
+
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error path=%s", request.scope.get("route").path if request.scope.get("route") else "-")
+    log.exception("unhandled error path=%s", _route(request))
     return problem(500, "internal_error", "Internal error", "the server failed; the request may be retried",
                    request.url.path)
 
@@ -124,4 +144,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RecursionError, _recursion)
+    for unavailable in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(unavailable, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)

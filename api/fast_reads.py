@@ -44,8 +44,8 @@ class FastReads:
         if scope["type"] == "http" and scope["method"] == "GET":
             try:
                 answer = await self._answer(scope)
-            except DomainError:  # refusals are the routes' to word (their handlers sit inside)
-                answer = None
+            except (DomainError, *errors.DATABASE_UNAVAILABLE):
+                answer = None  # refusals and failures are the routes' to word (their handlers sit inside)
             if answer is not None:
                 body, scope["route"] = answer  # the route, so the metrics label it with its template
                 await send({"type": "http.response.start", "status": 200,
