@@ -25,6 +25,7 @@ class KafkaMetrics:
     dead_letters: Counter
     relay_position: Gauge
     relay_published: Counter
+    restarts: Counter
 
 
 def kafka_metrics() -> KafkaMetrics:
@@ -48,5 +49,8 @@ def kafka_metrics() -> KafkaMetrics:
                                      ["topic", "code"]),
                 relay_position=Gauge("profiles_relay_position", "Event-log position the outbound relay has published"),
                 relay_published=Counter("profiles_relay_published", "Message sends published to the outbound topic"),
+                restarts=Counter("profiles_worker_restarts",
+                                 "Times a background worker (Kafka consumer, relay) failed and was started again",
+                                 ["worker"]),
             )
         return _metrics

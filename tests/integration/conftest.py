@@ -100,7 +100,8 @@ def wait_applied(app, topic: str, last_offsets: dict[int, int], timeout: float =
     from consumers.consumer import tracking_name
 
     def covered() -> bool:
-        return all((app.recorder.max_tracking_id(tracking_name(topic, p)) or -1) >= o for p, o in last_offsets.items())
+        stored = {p: app.recorder.max_tracking_id(tracking_name(topic, p)) for p in last_offsets}
+        return all(stored[p] is not None and stored[p] >= o for p, o in last_offsets.items())  # offset 0 counts
 
     wait_for(covered, timeout, message=f"tracking to reach {last_offsets}")
 

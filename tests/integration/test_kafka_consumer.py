@@ -227,10 +227,13 @@ def test_a_dead_letter_the_broker_does_not_take_stops_the_consumer_and_nothing_i
     broken = ContactEventConsumer(app, settings.model_copy(update={"dlq_topic": "no such topic!"}))
     worker = ThreadWorker("broken", broken.run)
     worker.start()
-    wait_for(lambda: worker.error is not None, message="consumer stopped")
-    assert type(worker.error).__name__ == "DeadLetterFailed"
-    assert app.recorder.max_tracking_id(tracking_name(settings.events_topic, partition)) is None
-    assert "domain.contact:Contact.Created" not in event_counts(kafka_container)
+    try:
+        wait_for(lambda: worker.error is not None, message="consumer stopped")
+        assert type(worker.error).__name__ == "DeadLetterFailed"
+        assert app.recorder.max_tracking_id(tracking_name(settings.events_topic, partition)) is None
+        assert "domain.contact:Contact.Created" not in event_counts(kafka_container)
+    finally:
+        worker.stop()  # it would start again and again, refused each time, until the DLQ is fixed
 
     run_consumer()  # fixed configuration: everything is applied, the letter is in the DLQ
     wait_applied(app, settings.events_topic, last)
@@ -302,3 +305,44 @@ def test_a_nul_character_goes_to_the_dead_letter_topic_and_the_projections_go_on
     assert reads.positions() == {"profile": head, "activity": head, "segments": head}
     profile = reads.contact(d, find(app, d, userId="u-1").id)
     assert profile["firstName"] == "Ann" and profile["variables"] == {"path": "C:\\u0000"}
+
+
+def test_a_consumer_whose_database_sessions_drop_starts_again_and_applies_everything_once(
+        kafka_container, kafka_producer, monkeypatch):
+    """A database restart under `profiles serve`: the consumer thread failed and stayed
+    down, and Kafka events were no longer applied until the service was restarted."""
+    import uuid
+
+    import psycopg
+
+    from profiles.bootstrap import PostgresContactProfiles
+
+    name = f"profiles-consumer-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("PGAPPNAME", name)  # this consumer's sessions, and no other, are dropped below
+    app = PostgresContactProfiles(kafka_container.env)
+    monkeypatch.delenv("PGAPPNAME")
+    settings = kafka_container.settings
+    worker = ThreadWorker("kafka-consumer", ContactEventConsumer(app, settings).run)
+    worker.start()
+    try:
+        d, ann = "shop", {"userId": "u-1"}
+        wait_applied(app, settings.events_topic, publish(kafka_producer, settings.events_topic, [
+            (b"u-1", envelope(d, "contact.upserted", ann, {"firstName": "Ann"}))]))
+        with psycopg.connect(kafka_container.database_url, autocommit=True) as conn:
+            dropped = conn.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                   "WHERE application_name = %s", (name,)).fetchone()[0]
+        assert dropped > 0
+        counted = envelope(d, "activity", ann, {"name": "orderPlaced"})
+        last = publish(kafka_producer, settings.events_topic, [
+            (b"u-1", counted), (b"u-1", envelope(d, "contact.variables_set", ann, {"variables": {"n": 1}})),
+            (b"u-1", counted)])
+        wait_applied(app, settings.events_topic, last)
+        assert worker.restarts >= 1 and worker.alive
+        assert "OperationalError" in type(worker.error).__name__
+        assert REGISTRY.get_sample_value("profiles_worker_restarts_total", {"worker": "kafka-consumer"}) >= 1
+    finally:
+        worker.stop()
+        app.close()
+    counts = event_counts(kafka_container)
+    assert counts["domain.activity:Activity.Recorded"] == 1 and counts["domain.contact:Contact.VariablesChanged"] == 1
+    assert find(kafka_container.app, d, userId="u-1").variables == {"n": 1}
