@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
@@ -165,51 +167,52 @@ class HeldRender:
         return rendering.render(source, context, timezone=timezone, now=now, html=html)
 
 
-def _send_in_background(app, contact_id, body):
+@pytest.fixture
+def held() -> tuple[HeldRender, ContactProfiles]:
+    render = HeldRender()
+    return render, ContactProfiles(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, render=render)
+
+
+@contextmanager
+def sending(render: HeldRender, app: ContactProfiles, contact_id, body: str) -> Iterator[list]:
+    """Starts a send whose render is held; the block runs meanwhile; then the render goes
+    on and the list holds what the send returned."""
     template, _ = app.create_template("shop", "email", "t", "Hi", body, {}, AT)
     app.approve_template("shop", template.id, AT)
     sent: list = []
     thread = threading.Thread(target=lambda: sent.append(app.send_message("shop", contact_id, "email", template.id, AT)))
     thread.start()
-    return thread, sent
-
-
-def test_a_slow_render_does_not_hold_up_the_other_writes():
-    render = HeldRender()
-    app = ContactProfiles(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, render=render)
-    ann = contact(app)
-    thread, sent = _send_in_background(app, ann, "Hello {{ firstName }}")
     try:
         assert render.started.wait(5)
-        other, _ = app.create_contact("shop", {"email": "bob@example.com"}, {}, AT)  # not queued behind the render
-        assert app.contact("shop", other.id).identifiers == {"email": "bob@example.com"}
-        assert thread.is_alive()
+        yield sent
+        assert thread.is_alive()  # the block did not wait for the render
     finally:
         render.release.set()
         thread.join(10)
+
+
+def test_a_slow_render_does_not_hold_up_the_other_writes(held):
+    render, app = held
+    ann = contact(app)
+    with sending(render, app, ann, "Hello {{ firstName }}") as sent:
+        other, _ = app.create_contact("shop", {"email": "bob@example.com"}, {}, AT)  # not queued behind the render
+        assert app.contact("shop", other.id).identifiers == {"email": "bob@example.com"}
     (message, _), = sent
     assert message.body == "Hello Ann" and render.calls == 2  # subject and body, each rendered once
 
 
-def test_a_contact_changed_while_its_message_renders_gets_the_message_rendered_afresh():
-    render = HeldRender()
-    app = ContactProfiles(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, render=render)
+def test_a_contact_changed_while_its_message_renders_gets_the_message_rendered_afresh(held):
+    render, app = held
     ann = contact(app)
-    thread, sent = _send_in_background(app, ann, "Hello {{ firstName }} from {{ variables.city }}")
-    try:
-        assert render.started.wait(5)
+    with sending(render, app, ann, "Hello {{ firstName }} from {{ variables.city }}") as sent:
         app.set_variables("shop", ann, {"city": "Tartu"}, AT)
-    finally:
-        render.release.set()
-        thread.join(10)
     (message, _), = sent
     assert message.body == "Hello Ann from Tartu"  # what the contact was when the message was stored
 
 
-def test_a_send_refused_before_rendering_renders_nothing():
-    render = HeldRender()
+def test_a_send_refused_before_rendering_renders_nothing(held):
+    render, app = held
     render.release.set()
-    app = ContactProfiles(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, render=render)
     ann = contact(app)
     template, _ = app.create_template("shop", "email", "t", "Hi", "Hello", {}, AT)  # a draft
     with pytest.raises(errors.TemplateNotApproved):
