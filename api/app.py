@@ -13,9 +13,9 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, APIRouter
 
 from api import errors, metrics
-from api.bodies import Bodies
 from api.deps import KeyRing
 from api.fast_reads import FastReads
+from api.inbound import Inbound
 from api.routes import (
     activity,
     blacklist,
@@ -58,7 +58,7 @@ def create_app(container: Any, runtime: Any = None) -> FastAPI:
     app.add_middleware(FastReads, app_state=app.state, routes={
         "contact": _route(contacts.router, contacts.read_contact),
         "search": _route(contacts.router, contacts.find_contacts)})
-    app.add_middleware(Bodies)
+    app.add_middleware(Inbound)
     app.add_middleware(metrics.Observe, latency=metrics.install(container))  # outermost: times everything
     _include_page(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -47,7 +47,8 @@ def test_floats_past_the_integers_and_the_widest_integers_read_back(service, api
 
 def test_a_nul_character_is_refused_in_every_body_and_the_reads_go_on(service, api: Api, domain):
     """PostgreSQL stores no U+0000 in text or jsonb: accepted into the log, one such value
-    stopped every projection at its event, for every domain."""
+    stopped every projection at its event, for every domain. In a query it was answered
+    as an "invalid cursor", or as an empty page."""
     ann = api.contact(domain, email=f"nul.{uuid.uuid4().hex[:8]}@example.com")
     base = f"/v1/domains/{domain}/contacts"
     event = {"eventId": f"e-{uuid.uuid4()}", "type": "activity", "occurredAt": "2026-11-01T10:00:00Z",
@@ -60,6 +61,9 @@ def test_a_nul_character_is_refused_in_every_body_and_the_reads_go_on(service, a
     for response in refused:
         assert response.status_code == 422, response.text
         assert problem_code(response) == "validation_error" and "NUL character" in response.json()["detail"]
+    for query in ({"userId": "u\u0000"}, {"email": "a\u0000@example.com"}, {"cursor": "\u0000"}):
+        searched = service.get(base, params=query, headers=api.headers)  # the fast path and the routes alike
+        assert searched.status_code == 422 and "NUL character" in searched.json()["detail"], searched.text
     literal = api.patch(f"{base}/{ann['id']}", {"variables": {"path": "C:\\u0000"}})  # text, not a NUL
     assert literal.status_code == 200
     assert api.get(f"{base}/{ann['id']}").json()["variables"] == {"path": "C:\\u0000"}  # the projections go on

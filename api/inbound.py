@@ -1,5 +1,5 @@
-"""What a request body must be before any route reads it: within its size limit, and
-made only of text the event store can hold."""
+"""What a request must be before any route reads it: a body within its size limit, and
+only text the database can hold, in the body and in the query string."""
 
 from __future__ import annotations
 
@@ -32,17 +32,21 @@ def unstorable(body: bytes) -> str | None:
     return None
 
 
-class Bodies:
-    """Pure ASGI, before any route reads a body. Refuses one larger than its route may
-    take: by its Content-Length before it is read, or, sent chunked without one, as soon
-    as it grows past the limit. A body within the limit is read here, checked for text
-    the store cannot hold (``unstorable``) and handed on whole."""
+class Inbound:
+    """Pure ASGI, before any route. Refuses a query string that spells a NUL (``%00``:
+    the database cannot take it even as a search term), and a body larger than its route
+    may take: by its Content-Length before it is read, or, sent chunked without one, as
+    soon as it grows past the limit. A body within the limit is read here, checked for
+    text the store cannot hold (``unstorable``) and handed on whole."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http":
+            if b"%00" in scope.get("query_string", b""):
+                await _invalid(scope, receive, send, values.NUL_REFUSAL)
+                return
             limit = MAX_EVENTS_BODY if scope["path"].endswith("/events") else MAX_BODY
             length = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"content-length"), None)
             if length is not None and (not length.isdigit() or int(length) > limit):
@@ -55,8 +59,7 @@ class Bodies:
                     return
                 problem = unstorable(body)
                 if problem is not None:
-                    await errors.problem(422, "validation_error", "Invalid input", problem,
-                                         scope["path"])(scope, receive, send)
+                    await _invalid(scope, receive, send, problem)
                     return
                 receive = _replaying(body, receive)
         await self.app(scope, receive, send)
@@ -95,3 +98,7 @@ async def _too_large(scope: dict[str, Any], receive: Any, send: Any, limit: int)
     response = errors.problem(413, "payload_too_large", "Request body too large",
                               f"the body may be at most {limit} bytes", scope["path"])
     await response(scope, receive, send)
+
+
+async def _invalid(scope: dict[str, Any], receive: Any, send: Any, detail: str) -> None:
+    await errors.problem(422, "validation_error", "Invalid input", detail, scope["path"])(scope, receive, send)
