@@ -22,10 +22,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import orjson
 import psycopg
 from psycopg import Connection, Cursor, sql
-from psycopg.types.json import set_json_loads
 
 from projections import schema as tables
 from projections.activity import projection as activity
@@ -33,6 +31,7 @@ from projections.batch import Batch
 from projections.copying import create_staging
 from projections.events import Fact, decode
 from projections.profile import projection as profile
+from projections.read_model import parse_json_fast
 from projections.segments import projection as segments
 from projections.worker import ThreadWorker
 
@@ -130,9 +129,8 @@ def connect(database_url: str) -> Connection[Any]:
     # A batch's statements are short; JIT-compiling one whose estimate crossed the
     # threshold (the per-batch activity look-up on an unanalysed feed) cost ~0.2 s each.
     conn.execute("SET jit = off")
-    # Every batch reads back the documents it evolves: orjson parses them several times
-    # faster than the standard library.
-    set_json_loads(orjson.loads, conn)
+    # Every batch reads back the documents it evolves, parsed as the API reads them.
+    parse_json_fast(conn)
     return conn
 
 
