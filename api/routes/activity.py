@@ -24,6 +24,10 @@ router = APIRouter(prefix=PREFIX, tags=["activity"], responses=problems(404))
 ActivityId = Annotated[str, Path(alias="activityId", max_length=200)]
 MESSAGE_TYPES = ("message.sent", "message.resent")
 EXPORT_COLUMNS = ("id", "type", "occurredAt", "summary", "data")
+# A spreadsheet runs a cell that starts with one of these as a formula; summaries carry
+# upstream text (an activity's name), so an exported feed opened in Excel could run
+# `=HYPERLINK(...)`. OWASP's advice: make such a cell text with a leading apostrophe.
+_FORMULA_LEAD = ("=", "+", "-", "@", "\t", "\r")
 
 
 @router.get("/contacts/{contactId}/activity", response_model=Page[ActivityEntry], summary="Feed, newest first")
@@ -69,12 +73,17 @@ def _csv(entries: Iterator[dict[str, Any]]) -> Iterator[bytes]:
     writer.writerow(EXPORT_COLUMNS)
     for n, entry in enumerate(entries, 1):
         row = [entry.get(c) for c in EXPORT_COLUMNS[:-1]]
-        writer.writerow([*row, json.dumps(entry.get("data") or {}, default=str, ensure_ascii=False)])
+        writer.writerow([_as_text(cell) for cell in
+                         (*row, json.dumps(entry.get("data") or {}, default=str, ensure_ascii=False))])
         if n % 200 == 0:
             yield buffer.getvalue().encode()
             buffer.seek(0)
             buffer.truncate()
     yield buffer.getvalue().encode()
+
+
+def _as_text(cell: Any) -> Any:
+    return "'" + cell if isinstance(cell, str) and cell.startswith(_FORMULA_LEAD) else cell
 
 
 def _entry(read_model: ReadModel, domain: str, contact_id: UUID, activity_id: str) -> dict[str, Any]:

