@@ -17,7 +17,7 @@ from profiles import logs
 from profiles.settings import Settings
 
 # Areas in the order their workers start: projections before the consumer and relay.
-AREAS = ("profiles.cli_projections", "profiles.cli_kafka", "profiles.cli_bench")
+AREAS = ("profiles.cli_projections", "profiles.cli_kafka", "profiles.cli_import", "profiles.cli_bench")
 
 
 def _areas() -> list[ModuleType]:
