@@ -1,5 +1,5 @@
 """``AsyncProfileReader``: the hottest profile reads (one contact, search by identifier)
-and the ``?minPosition=`` wait, on an asyncio connection pool.
+and the ``?minPosition=`` wait, on asyncio connections (``projections.prepared_pool``).
 
 Why a second reader: a sync read from an ``async`` API costs a hop to the threadpool per
 request, which was most of a profile read's time under load (bench B4). The statements
@@ -16,9 +16,9 @@ from typing import Any
 from uuid import UUID
 
 from psycopg import AsyncConnection, sql
-from psycopg_pool import AsyncConnectionPool
 
 from projections import schema as tables
+from projections.prepared_pool import PreparedPool
 from projections.profile import queries as profile
 from projections.read_model import FIRST_WAIT, LONGEST_WAIT, SESSION_SETUP, head_sql, parse_json_fast, reached_sql
 from projections.reader import Page
@@ -38,16 +38,15 @@ class AsyncProfileReader:
         self.database_url = database_url
         self.pool_size = pool_size
         self.view = self.events = sql.Identifier(schema).as_string(None)
-        self._pool: AsyncConnectionPool | None = None
+        self._pool: PreparedPool | None = None
 
     @property
     def is_open(self) -> bool:
         return self._pool is not None
 
     async def open(self) -> None:
-        pool = AsyncConnectionPool(self.database_url, min_size=1, max_size=self.pool_size, open=False,
-                                   kwargs={"autocommit": True}, configure=_configure, name="read-model-async")
-        await pool.open(wait=True)
+        pool = PreparedPool(self.database_url, self.pool_size, _configure)
+        await pool.open()
         self._pool = pool
 
     async def close(self) -> None:
@@ -55,17 +54,16 @@ class AsyncProfileReader:
         if pool is not None:
             await pool.close()
 
-    def _connection(self) -> Any:
+    async def _query(self, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         if self._pool is None:
             raise RuntimeError("AsyncProfileReader used before open()")
-        return self._pool.connection()
+        return await self._pool.query(statement, params)
 
     # -- positions ------------------------------------------------------------------
 
     async def head(self) -> int:
-        async with self._connection() as conn:
-            row = await (await conn.execute(head_sql(self.events))).fetchone()
-        return int(row[0] or 0) if row else 0
+        rows = await self._query(head_sql(self.events))
+        return int(rows[0][0] or 0) if rows else 0
 
     async def wait_for(self, position: int, projections: tuple[str, ...] = (), timeout: float = 5.0) -> bool:
         """As ``PostgresReadModel.wait_for``, sleeping on the event loop between looks."""
@@ -73,9 +71,8 @@ class AsyncProfileReader:
         deadline = time.monotonic() + timeout
         pause = FIRST_WAIT
         while True:
-            async with self._connection() as conn:  # held for the look only, not the sleep
-                row = await (await conn.execute(reached_sql(self.view), (names,))).fetchone()
-            if row and int(row[0]) >= position:
+            rows = await self._query(reached_sql(self.view), (names,))  # a connection for the look only
+            if rows and int(rows[0][0]) >= position:
                 return True
             left = deadline - time.monotonic()
             if left <= 0:
@@ -86,9 +83,8 @@ class AsyncProfileReader:
     # -- profile --------------------------------------------------------------------
 
     async def contact(self, domain: str, contact_id: UUID) -> dict[str, Any] | None:
-        async with self._connection() as conn:
-            row = await (await conn.execute(*profile.contact_query(self.view, domain, contact_id))).fetchone()
-        return row[0] if row else None
+        rows = await self._query(*profile.contact_query(self.view, domain, contact_id))
+        return rows[0][0] if rows else None
 
     async def find_contacts(self, domain: str, *, email: str | None = None, phone: str | None = None,
                             user_id: str | None = None, limit: int = 50, cursor: str | None = None) -> Page:
@@ -97,6 +93,4 @@ class AsyncProfileReader:
         if query is None:
             return [], None
         statement, params, limit = query
-        async with self._connection() as conn:
-            rows = await (await conn.execute(statement, params)).fetchall()
-        return profile.contacts_page(rows, limit)
+        return profile.contacts_page(await self._query(statement, params), limit)
