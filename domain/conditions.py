@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import UTC, date, datetime
 from typing import Any
 
 from domain.errors import InvalidCondition
@@ -27,6 +28,9 @@ OPS = (
 )
 ACTIVITY_OPS = ("countGte", "countLt")
 TIME_OPS = ("withinLastDays", "olderThanDays")
+DATE_FIELDS = ("birthday", "createdAt")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DATE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})?")
 _VARIABLE_FIELD = re.compile(r"variables\.[A-Za-z][A-Za-z0-9_]{0,63}")
 _SUBSCRIPTION_FIELD = re.compile(rf"subscriptions\.({'|'.join(CHANNELS)})\.(status|blacklisted)")
 MAX_DEPTH = 8
@@ -109,7 +113,25 @@ def _field_rule(node: dict[str, Any], path: str) -> dict[str, Any]:
             raise InvalidCondition(f"{path}: {op} takes a string")
     elif not _scalar(value):
         raise InvalidCondition(f"{path}: {op} takes a string, number or boolean")
+    if field in DATE_FIELDS and op not in TIME_OPS and op not in ("contains", "startsWith"):
+        value = [_date(field, v, path) for v in value] if op in ("in", "notIn") else _date(field, value, path)
     return {"field": field, "op": op, "value": value}
+
+
+def _date(field: str, value: Any, path: str) -> str:
+    """A date field's rule value in the form the profile holds it, so the rule compares
+    instants, not spellings: ``birthday`` a date, ``createdAt`` a date (midnight UTC) or a
+    date-time, turned to UTC. Anything else would match nothing (or everything) silently."""
+    try:
+        if isinstance(value, str) and _DATE.fullmatch(value):
+            return date.fromisoformat(value).isoformat()
+        if field == "createdAt" and isinstance(value, str) and _DATE_TIME.fullmatch(value):
+            moment = datetime.fromisoformat(value)
+            return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+    except (ValueError, OverflowError):
+        pass
+    wanted = "a date (YYYY-MM-DD)" if field == "birthday" else "a date (YYYY-MM-DD) or date-time (ISO 8601)"
+    raise InvalidCondition(f"{path}: {field} compares with {wanted}, got {value!r}")
 
 
 def is_time_relative(condition: dict[str, Any]) -> bool:

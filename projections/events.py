@@ -9,8 +9,9 @@ faster. Only the event classes' topics are used from ``domain/``.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -44,7 +45,7 @@ class Fact:
     originator_id: str  # canonical uuid text: str hashes are cached, UUID hashes are not
     version: int
     kind: str  # "Contact.Updated"
-    at: str  # ISO timestamp of the fact, as recorded
+    at: str  # ISO timestamp of the fact, in UTC
     when: datetime
     data: dict[str, Any]
 
@@ -75,10 +76,18 @@ def decode(position: int, originator_id: str, version: int, topic: str, state: b
     # before that was refused would otherwise stop every projection at its event.
     data = orjson.loads(without_nul(state))
     at = data.pop("timestamp")["_data_"]
+    when = datetime.fromisoformat(at)
+    if not at.endswith("+00:00"):
+        # An upstream time keeps the offset it came with ("…+02:00"). Every read shows
+        # UTC, as the feed's timestamptz columns do: a profile's createdAt said 12:00+02:00
+        # beside its feed's 10:00+00:00, and segment rules compare these strings.
+        with suppress(OverflowError):  # a year-0 time stored before ingest refused them
+            when = when.astimezone(UTC)
+            at = when.isoformat()
     kind, typed = _KINDS.get(topic) or _kind(topic)
     for key in typed:
         value = data.get(key)
         if value is not None:
             data[key] = _value(value)
     return Fact(position, originator_id if type(originator_id) is str else str(originator_id), version, kind, at,
-                datetime.fromisoformat(at), data)
+                when, data)

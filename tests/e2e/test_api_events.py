@@ -59,3 +59,15 @@ def test_a_batch_is_at_most_1000_events(api, domain):
     accepted = api.post(f"/v1/domains/{domain}/events", json={"events": many})
     assert accepted.status_code == 202 and accepted.json()["accepted"] == 1000
     assert problem_code(api.post(f"/v1/domains/{domain}/events", json={"items": []})) == "validation_error"
+
+
+def test_upstream_times_with_an_offset_read_back_in_utc_everywhere(api, domain):
+    at = "2026-11-28T12:00:00+02:00"
+    batch = [_envelope(data={"firstName": "Ann"}) | {"occurredAt": at},
+             _envelope("subscription.changed", data={"channel": "email", "status": "subscribed"}) | {"occurredAt": at}]
+    assert api.post(f"/v1/domains/{domain}/events", json={"events": batch}).json()["accepted"] == 2
+
+    ann = api.get(f"/v1/domains/{domain}/contacts", email="ann@example.com").json()["items"][0]
+    assert ann["createdAt"] == ann["updatedAt"] == ann["subscriptions"]["email"]["changedAt"] == "2026-11-28T10:00:00+00:00"
+    feed = api.get(f"/v1/domains/{domain}/contacts/{ann['id']}/activity").json()["items"]
+    assert {e["occurredAt"] for e in feed} == {"2026-11-28T10:00:00+00:00"}

@@ -46,3 +46,34 @@ def test_invalid_conditions_are_refused(api, domain):
     missing = api.put(f"/v1/domains/{domain}/segments/{uuid.uuid4()}", json={"name": "x", "conditions": TALLINN})
     assert missing.status_code == 404 and problem_code(missing) == "segment_not_found"
     assert problem_code(api.get(f"/v1/domains/{domain}/segments/{uuid.uuid4()}/contacts")) == "segment_not_found"
+
+
+def test_a_date_rule_compares_instants_and_refuses_what_is_no_date(api, domain):
+    events = [{"eventId": f"tz-{n}", "type": "contact.upserted", "occurredAt": at, "contact": {"email": email},
+               "data": {"birthday": birthday}}
+              for n, (email, at, birthday) in enumerate([
+                  ("early@example.com", "2026-11-28T11:30:00+02:00", "1990-05-01"),   # 09:30 UTC
+                  ("late@example.com", "2026-11-28T09:30:00-02:00", "1999-12-31")])]  # 11:30 UTC
+    assert api.post(f"/v1/domains/{domain}/events", json={"events": events}).json()["rejected"] == []
+
+    def members(conditions: dict) -> list[str]:
+        created = api.post(f"/v1/domains/{domain}/segments", json={"name": "when", "conditions": conditions})
+        assert created.status_code == 201, created.text
+        listed = api.get(f"/v1/domains/{domain}/segments/{created.json()['id']}/contacts").json()["items"]
+        return sorted(m["email"] for m in listed)
+
+    # 10:00 UTC, written with Tallinn's offset: only the contact created after it
+    after = {"field": "createdAt", "op": "gt", "value": "2026-11-28T12:00:00+02:00"}
+    assert members(after) == ["late@example.com"]
+    assert members({"field": "createdAt", "op": "lt", "value": "2026-11-28T10:00"}) == ["early@example.com"]
+    assert members({"field": "birthday", "op": "gte", "value": "1995-01-01"}) == ["late@example.com"]
+    stored = api.get(f"/v1/domains/{domain}/segments").json()["items"]
+    assert after | {"value": "2026-11-28T10:00:00+00:00"} in [s["conditions"] for s in stored]  # kept in UTC
+
+    for conditions in ({"field": "createdAt", "op": "gt", "value": "yesterday"},
+                       {"field": "createdAt", "op": "lte", "value": 20261128},
+                       {"field": "birthday", "op": "lt", "value": "01/05/1990"},
+                       {"field": "birthday", "op": "in", "value": ["1990-05-01", "1990-02-30"]}):
+        refused = api.post(f"/v1/domains/{domain}/segments", json={"name": "x", "conditions": conditions})
+        assert refused.status_code == 422 and problem_code(refused) == "invalid_condition", conditions
+        assert "date" in refused.json()["detail"]
