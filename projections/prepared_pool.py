@@ -81,8 +81,14 @@ class PreparedPool:
             try:
                 handed = await waiter
             except asyncio.CancelledError:
-                if waiter.done() and not waiter.cancelled() and waiter.exception() is None and waiter.result():
-                    self._release(waiter.result())  # type: ignore[arg-type]
+                # Handed something just before the cancel: a connection, or a free place.
+                # Pass it on, or the next waiter would wait for a release that never comes.
+                if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                    handed = waiter.result()
+                    if handed is None:
+                        self._hand_on(None)
+                    else:
+                        self._release(handed)
                 raise
             if handed is not None:
                 return handed

@@ -110,3 +110,24 @@ def test_a_failed_statement_or_a_cancelled_read_leaves_a_working_pool(database_u
             await pool.close()
 
     assert asyncio.run(run()) == [("fine",)]
+
+
+def test_a_reader_cancelled_as_a_place_frees_up_passes_it_on(database_url):
+    """A connection dropped while two readers wait hands its place to the first; if that
+    one is cancelled before it runs (its client went away), the second must get it."""
+    pool = _pool(database_url, size=1)
+
+    async def run() -> list:
+        await pool.open()
+        try:
+            held = await pool._acquire()  # noqa: SLF001 - the pool's one connection, busy
+            first = asyncio.ensure_future(pool.query("SELECT 1", ()))
+            second = asyncio.ensure_future(pool.query("SELECT 2", ()))
+            await asyncio.sleep(0.05)  # both wait
+            pool._discard(held)  # noqa: SLF001 - as when its query failed: the place goes to `first`
+            first.cancel()  # … which is cancelled before it runs
+            return await asyncio.wait_for(second, timeout=2)
+        finally:
+            await pool.close()
+
+    assert asyncio.run(run()) == [(2,)]
