@@ -52,6 +52,7 @@ class Outcome:
     applied: int = 0
     duplicates: int = 0  # applied by an earlier import of the same lines
     refused: int = 0
+    through: int = 0  # the last line of the last batch stored
 
 
 def scan(path: Path, *, text: bool) -> tuple[str, int]:
@@ -75,11 +76,12 @@ def scan(path: Path, *, text: bool) -> tuple[str, int]:
 
 
 def apply(app: Any, lines: Iterator[Line], meta: Meta, *, batch_size: int = 1000,
-          refused: Callable[[int, str, str], None]) -> Outcome:
+          refused: Callable[[int, str, str], None], outcome: Outcome | None = None) -> Outcome:
     """Apply the lines' envelopes in batches through ``app.ingest`` (the Kafka consumer's
     path: one transaction per batch, eventIds applied once); ``refused(line, code,
-    message)`` hears of each line that was not."""
-    outcome = Outcome()
+    message)`` hears of each line that was not. ``outcome`` is kept up to date as batches
+    are stored, so a caller still has it when a batch fails."""
+    outcome = outcome or Outcome()
     batch: list[tuple[int, ingest.Envelope]] = []
 
     def flush() -> None:
@@ -92,6 +94,7 @@ def apply(app: Any, lines: Iterator[Line], meta: Meta, *, batch_size: int = 1000
                 outcome.duplicates += 1
             else:
                 outcome.applied += 1
+        outcome.through = batch[-1][0]
         batch.clear()
 
     for line in lines:

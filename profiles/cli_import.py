@@ -55,28 +55,41 @@ def _import(args: argparse.Namespace) -> int:
         print(f"profiles import: {getattr(e, 'detail', None) or e}", file=sys.stderr)
         return 2
 
+    import eventsourcing.persistence
+    import psycopg
+
     from profiles.bootstrap import build
 
     container = build(Settings())
+    outcome = files.Outcome()
     try:
         with _Report(total, args.rejects) as report:
             if csv_file:
                 with open(args.file, encoding="utf-8-sig", newline="") as f:
                     rows = files.ContactList(f, args.domain, digest=digest, occurred_at=datetime.now(tz=UTC))
-                    outcome = files.apply(container.app, report.follow(rows), meta, batch_size=args.batch_size,
-                                          refused=report.refused)
+                    files.apply(container.app, report.follow(rows), meta, batch_size=args.batch_size,
+                                refused=report.refused, outcome=outcome)
             else:
                 with open(args.file, "rb") as f:
-                    outcome = files.apply(container.app, report.follow(files.ndjson_lines(f, args.domain)), meta,
-                                          batch_size=args.batch_size, refused=report.refused)
+                    files.apply(container.app, report.follow(files.ndjson_lines(f, args.domain)), meta,
+                                batch_size=args.batch_size, refused=report.refused, outcome=outcome)
     except files.UnreadableFile as e:
         print(f"profiles import: {e}", file=sys.stderr)
         return 2
+    except (psycopg.OperationalError, eventsourcing.persistence.OperationalError) as e:
+        print(f"profiles import: the database went away ({type(e).__name__}) after line {outcome.through}; "
+              f"{_summary(outcome, args.rejects)}. Run the same command again to go on: the lines "
+              "already applied are skipped.", file=sys.stderr)
+        return 1
     finally:
         container.close()
-    print(f"{outcome.applied} applied, {outcome.duplicates} already applied before, {outcome.refused} refused"
-          + (f" (all listed in {args.rejects})" if args.rejects and outcome.refused else ""))
+    print(_summary(outcome, args.rejects))
     return 1 if outcome.refused else 0
+
+
+def _summary(outcome: Any, rejects: Path | None) -> str:
+    return (f"{outcome.applied} applied, {outcome.duplicates} already applied before, {outcome.refused} refused"
+            + (f" (all listed in {rejects})" if rejects and outcome.refused else ""))
 
 
 class _Report:
