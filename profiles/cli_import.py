@@ -12,9 +12,10 @@ from typing import Any
 
 import orjson
 
+from profiles import logs
 from profiles.settings import Settings
 
-SHOWN_REFUSALS = 10  # on the terminal; --rejects keeps them all
+SHOWN_REFUSALS = 10  # on stderr; --rejects keeps them all
 
 
 def register(verbs: Any) -> None:
@@ -124,5 +125,7 @@ class _Report:
         if self.rejects is not None:
             self.rejects.write(orjson.dumps({"line": line, "code": code, "message": message}) + b"\n")
         if self.shown < SHOWN_REFUSALS:
+            # stderr is often a log (a job's, a container's): addresses masked as in the
+            # service's log lines; the line number finds the row, --rejects keeps it whole.
             self.shown += 1
-            self.bar.write(f"line {line}: {code}: {message}", file=sys.stderr)
+            self.bar.write(logs.redact(f"line {line}: {code}: {message}"), file=sys.stderr)

@@ -98,16 +98,22 @@ def test_an_ndjson_file_of_envelopes_goes_in_like_kafka_and_each_bad_line_is_ref
     lines = [envelope(1), envelope(2, domain="shop"), b"{not json", envelope(4, domain="blog"),
              envelope(5, type="contact.exploded"), b"", envelope(7, data={"firstName": "Bo\x00b"}),
              envelope(8, type="activity", data={"name": "orderPlaced", "properties": {"total": 12}},
-                      contact={"email": "p1@example.com"})]
+                      contact={"email": "p1@example.com"}),
+             envelope(9, contact={"email": "p1@example.com"}, data={"email": "p2@example.com"})]
     path = tmp_path / "events.ndjson"
     path.write_bytes(b"\n".join(lines) + b"\n")
     rejects = tmp_path / "rejects.ndjson"
 
-    code, out, _ = profiles("import", path, "--domain", "shop", "--rejects", rejects)
+    code, out, err = profiles("import", path, "--domain", "shop", "--rejects", rejects)
 
-    assert code == 1 and out.startswith("3 applied, 0 already applied before, 4 refused")
-    assert [(r["line"], r["code"]) for r in map(json.loads, rejects.read_text().splitlines())] == [
-        (3, "invalid_json"), (4, "invalid_domain"), (5, "unknown_type"), (7, "validation_error")]
+    assert code == 1 and out.startswith("3 applied, 0 already applied before, 5 refused")
+    refused = [json.loads(line) for line in rejects.read_text().splitlines()]
+    assert [(r["line"], r["code"]) for r in refused] == [
+        (3, "invalid_json"), (4, "invalid_domain"), (5, "unknown_type"), (7, "validation_error"),
+        (9, "identifier_taken")]
+    assert "p2@example.com" in refused[-1]["message"]  # the rejects file is the caller's data, whole
+    assert "line 9: identifier_taken: email <email> already belongs" in err  # stderr may be a log: masked
+    assert "p2@example.com" not in err
     p1 = _contact(runner, container, "p1@example.com")
     assert p1["createdAt"].startswith("2026-11-01T10:00:00")  # the envelope's occurredAt
     entries = container.read_model.export_activity("shop", UUID(p1["id"]))
