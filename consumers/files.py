@@ -27,8 +27,7 @@ from domain import ingest, values
 from domain.errors import DomainError
 from domain.meta import Meta
 
-IDENTIFIERS = ("userId", "email", "phoneNumber")
-INFO = ("firstName", "lastName", "language", "timezone", "birthday", "avatarLink")
+IDENTIFIERS, INFO = values.IDENTIFIER_KINDS, values.INFO_FIELDS
 # Header spellings that name a contact field: any case, with or without _ - or spaces
 # (first_name, First Name, FIRSTNAME), and "phone" for phoneNumber.
 _FIELDS = {name.lower(): name for name in (*IDENTIFIERS, *INFO)} | {"phone": "phoneNumber"}
