@@ -15,7 +15,7 @@ from typing import Annotated, Any, Protocol
 from uuid import UUID
 
 import psycopg
-from fastapi import Depends, Path, Query, Request, Response
+from fastapi import Depends, Header, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from api import errors
@@ -215,6 +215,16 @@ def written(response: Response, position: int) -> int:
     return position
 
 
+def sent(response: Response, message: Any, meta: Meta, position: int) -> int:
+    """``written`` for a send or resend, saying when it was a retry (same
+    ``Idempotency-Key``) answered with the message an earlier request created: a message
+    is created at its request's time. The position is then the log's head, at or after
+    that message, so ``?minPosition=`` with it reads the message."""
+    if message.created_on != meta.occurred_at:
+        response.headers["Idempotent-Replayed"] = "true"
+    return written(response, position)
+
+
 def contact_after_write(read_model: ReadModel, domain: str, contact_id: UUID, position: int) -> dict[str, Any]:
     """The fresh contact document once the profile projection has the write (bounded)."""
     document = None
@@ -257,3 +267,8 @@ SegmentReader = Annotated[ReadModel, Depends(reads(SEGMENTS))]
 AnyReader = Annotated[ReadModel, Depends(reads(EVERY))]
 WriteReader = Annotated[ReadModel, Depends(get_read_model)]
 ContactId = Annotated[UUID, Path(alias="contactId", description="Contact id")]
+IdempotencyKey = Annotated[str | None, Header(
+    alias="Idempotency-Key", min_length=1, max_length=200,
+    description="A new unique string (a UUID) per send. A retry with the same key (after a timeout, say) "
+                "answers 202 with the message the first request sent, marked `Idempotent-Replayed: true`, and "
+                "sends nothing again; the same key on a different send is 409 `idempotency_key_reused`.")]

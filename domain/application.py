@@ -188,15 +188,20 @@ class ContactProfiles(Application[UUID]):
     def approve_template(self, domain: str, template_id: UUID, meta: Meta) -> tuple[Template, int]:
         return self._run(lambda uow: _touch(handlers.template(uow, domain, template_id), "approve", meta))
 
-    def send_message(self, domain: str, contact_id: UUID, channel: str, template_id: UUID, meta: Meta) -> tuple[Message, int]:
+    def send_message(self, domain: str, contact_id: UUID, channel: str, template_id: UUID, meta: Meta,
+                     idempotency_key: str | None = None) -> tuple[Message, int]:
         """A render may take up to its deadline (seconds, for a bad template): under the
         write lock it would hold up every other write of this process, Kafka ingest
         included. So the send runs twice: once under the lock, saving nothing, to check
         it and note what it renders; the renders then run outside the lock; and the send
         that is saved reuses them when it asks for the very same renders (a change to
-        the contact or template in between makes it render afresh)."""
+        the contact or template in between makes it render afresh). An
+        ``idempotency_key`` that names a send already made answers with that message."""
+        message_id = None if idempotency_key is None else handlers.keyed_message_id(domain, idempotency_key)
+
         def send(render: rendering.Render) -> Command:
-            return lambda uow: handlers.send_message(uow, domain, contact_id, channel, template_id, meta, render=render)
+            return lambda uow: handlers.send_message(uow, domain, contact_id, channel, template_id, meta,
+                                                     message_id=message_id, render=render)
 
         planned = _PlannedRenders(self.render)
         with self._write_lock:
@@ -209,8 +214,11 @@ class ContactProfiles(Application[UUID]):
         planned.render()
         return self._run(send(planned.reuse))
 
-    def resend_message(self, domain: str, contact_id: UUID, message_id: UUID, meta: Meta) -> tuple[Message, int]:
-        return self._run(lambda uow: handlers.resend_message(uow, domain, contact_id, message_id, meta))
+    def resend_message(self, domain: str, contact_id: UUID, message_id: UUID, meta: Meta,
+                       idempotency_key: str | None = None) -> tuple[Message, int]:
+        """An ``idempotency_key`` that names a resend already made answers with that message."""
+        keyed = None if idempotency_key is None else handlers.keyed_message_id(domain, idempotency_key)
+        return self._run(lambda uow: handlers.resend_message(uow, domain, contact_id, message_id, meta, keyed))
 
     # -- segments and time --------------------------------------------------------------
 

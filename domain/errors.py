@@ -128,6 +128,11 @@ class TemplateNotApproved(DomainError):
     title = "Template is not approved"
 
 
+class IdempotencyKeyReused(DomainError):
+    code = "idempotency_key_reused"
+    title = "Idempotency key already used for another request"
+
+
 class NotesLimit(DomainError):
     code = "notes_limit"
     title = "A contact has at most five notes"

@@ -8,7 +8,7 @@ same code.
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from domain import errors, rendering, values
 from domain.claim import IdentifierClaim, claim_id
@@ -204,11 +204,38 @@ def revise_template(uow: UnitOfWork, domain: str, template_id: UUID, subject: st
     return found
 
 
+_IDEMPOTENCY_NAMESPACE = uuid5(NAMESPACE_URL, "https://contact-profiles/idempotency-key")
+
+
+def keyed_message_id(domain: str, key: str) -> UUID:
+    """The id of the message a send or resend with this ``Idempotency-Key`` creates: a
+    retried request finds it instead of sending again (the event store allows one)."""
+    return uuid5(_IDEMPOTENCY_NAMESPACE, f"{domain}\x1f{key}")
+
+
+def _sent_before(uow: UnitOfWork, message_id: UUID | None, domain: str, contact_id: UUID, *,
+                 template_id: UUID | None = None, channel: str | None = None,
+                 resend_of: UUID | None = None) -> Message | None:
+    """The message a retried request already sent, or None. The same key on another
+    request is refused: answering with the first request's message would hide that the
+    second was never sent."""
+    found = uow.get(message_id, Message) if message_id is not None else None
+    if found is None:
+        return None
+    if (found.domain, found.contact_id, found.resend_of) != (domain, contact_id, resend_of) or (
+            resend_of is None and (found.template_id, found.channel) != (template_id, channel)):
+        raise errors.IdempotencyKeyReused("this Idempotency-Key was used for another send; use a new key per send")
+    return found
+
+
 def send_message(
     uow: UnitOfWork, domain: str, contact_id: UUID, channel: str, template_id: UUID, meta: Meta,
     message_id: UUID | None = None, render: rendering.Render = rendering.render,
 ) -> Message:
-    """Checks in the order of DESIGN §4, first failure wins."""
+    """Checks in the order of DESIGN §4, first failure wins; a ``message_id`` already sent
+    by the same request (a retry) is that message, sent once."""
+    if (sent := _sent_before(uow, message_id, domain, contact_id, template_id=template_id, channel=channel)):
+        return sent
     values.channel(channel)
     if channel not in values.SENDABLE_CHANNELS:
         raise errors.ChannelNotSendable(f"messages cannot be sent on {channel}")
@@ -227,14 +254,17 @@ def send_message(
                                 subject, body, meta))
 
 
-def resend_message(uow: UnitOfWork, domain: str, contact_id: UUID, original_id: UUID, meta: Meta) -> Message:
+def resend_message(uow: UnitOfWork, domain: str, contact_id: UUID, original_id: UUID, meta: Meta,
+                   message_id: UUID | None = None) -> Message:
+    if (sent := _sent_before(uow, message_id, domain, contact_id, resend_of=original_id)):
+        return sent
     original = uow.get(original_id, Message)
     if original is None or original.domain != domain or original.contact_id != contact_id:
         raise errors.MessageNotFound(f"message {original_id} not found")
     target = contact(uow, domain, contact_id)
     address = target.check_sendable(original.channel)
-    return uow.add(Message.send(uuid4(), domain, target.id, original.channel, address, original.template_id,
-                                original.subject, original.body, meta, resend_of=original.id))
+    return uow.add(Message.send(message_id or uuid4(), domain, target.id, original.channel, address,
+                                original.template_id, original.subject, original.body, meta, resend_of=original.id))
 
 
 def record_message_status(uow: UnitOfWork, domain: str, target: Contact, message_id: UUID, status: str,

@@ -107,13 +107,16 @@ def entry(contact_id: deps.ContactId, activity_id: ActivityId, domain: deps.Doma
 @router.post("/contacts/{contactId}/activity/{activityId}/resend", status_code=status.HTTP_202_ACCEPTED,
              response_model=MessageAccepted, responses=problems(404, 409), summary="Resend a message from the feed")
 def resend(contact_id: deps.ContactId, activity_id: ActivityId, domain: deps.Domain, app: deps.App,
-           meta: deps.Provenance, read_model: deps.ActivityReader, response: Response) -> dict[str, Any]:
+           meta: deps.Provenance, read_model: deps.ActivityReader, response: Response,
+           idempotency_key: deps.IdempotencyKey = None) -> dict[str, Any]:
     """Sends exactly the stored subject and body again, if the channel may still be messaged;
-    422 `not_a_message` for an entry that is not a sent message."""
+    422 `not_a_message` for an entry that is not a sent message. With an `Idempotency-Key`,
+    a retried request sends nothing again."""
     found = _entry(read_model, domain, contact_id, activity_id)
     message_id = (found.get("data") or {}).get("messageId")
     if found.get("type") not in MESSAGE_TYPES or not message_id:
         raise NotAMessage(f"activity entry {activity_id} is a {found.get('type')}, not a message")
-    message, position = app.resend_message(domain, contact_id, UUID(str(message_id)), meta)
-    deps.written(response, position)
+    message, position = app.resend_message(domain, contact_id, UUID(str(message_id)), meta,
+                                           idempotency_key=idempotency_key)
+    deps.sent(response, message, meta, position)
     return {"messageId": str(message.id), "position": position}

@@ -180,3 +180,40 @@ def test_a_template_that_would_exhaust_memory_is_refused_at_send_and_the_service
     sent = api.post(f"/v1/domains/{domain}/contacts/{ann['id']}/messages",
                     json={"channel": "email", "templateId": fine["id"]})
     assert sent.status_code == 202, sent.text
+
+
+def test_a_send_retried_with_its_idempotency_key_is_sent_once(api, domain):
+    ann = _ready_contact(api, domain)
+    welcome, other = api.approved_template(domain), api.approved_template(domain, name="Other")
+    base = f"/v1/domains/{domain}/contacts/{ann['id']}"
+
+    def send(key: str, template: dict):
+        return api.post(f"{base}/messages", json={"channel": "email", "templateId": template["id"]},
+                        headers={"Idempotency-Key": key})
+
+    first = send("order-17-confirmation", welcome)
+    assert first.status_code == 202 and "Idempotent-Replayed" not in first.headers
+    api.put(f"{base}/subscriptions/email", json={"status": "unsubscribed", "confirm": True})
+    again = send("order-17-confirmation", welcome)  # a retry after a timeout: it was sent
+    assert again.status_code == 202 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["messageId"] == first.json()["messageId"]
+    assert again.json()["position"] >= first.json()["position"]
+
+    reused = send("order-17-confirmation", other)
+    assert reused.status_code == 409 and problem_code(reused) == "idempotency_key_reused"
+    refused = send("order-18-confirmation", welcome)  # a new key is a new send, checked as any
+    assert refused.status_code == 409 and problem_code(refused) == "not_subscribed"
+
+    api.subscribe(domain, ann["id"], "email")
+    entry = next(e for e in api.get(f"{base}/activity", type="message.sent").json()["items"])
+    resent = [api.post(f"{base}/activity/{entry['id']}/resend", headers={"Idempotency-Key": "resend-1"})
+              for _ in range(2)]
+    assert [r.status_code for r in resent] == [202, 202] and resent[0].json() == resent[1].json() | {
+        "position": resent[0].json()["position"]}
+    assert problem_code(send("resend-1", welcome)) == "idempotency_key_reused"
+
+    feed = api.get(f"{base}/activity", type="message.sent,message.resent").json()["items"]
+    assert sorted(e["type"] for e in feed) == ["message.resent", "message.sent"]  # one of each, nothing twice
+
+    blank = send("", welcome)
+    assert blank.status_code == 422 and problem_code(blank) == "validation_error"
