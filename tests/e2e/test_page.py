@@ -177,6 +177,31 @@ def test_send_message_then_resend_from_feed(page):
     expect(page.locator("#feed li").first).to_have_attribute("data-type", "message.sent")
 
 
+def test_a_send_whose_answer_was_lost_is_not_sent_twice_when_pressed_again(page):
+    """The request reaches the service, the answer never reaches the browser (a dropped
+    connection): the dialog says so and stays open; pressing Send again must not send a
+    second message (the page sends one Idempotency-Key per confirmed send)."""
+    open_profile(page, "ava.johnson@example.com")
+    lost = []
+
+    def lose_the_first_answer(route):
+        if not lost:
+            lost.append(route.fetch().status)  # the service gets and applies the send …
+            route.abort()  # … and the browser never hears back
+        else:
+            route.continue_()
+
+    page.route("**/messages", lose_the_first_answer)
+    page.select_option("#send-channel", "email")
+    page.click("#send-button")
+    expect(page.locator("#dialog")).to_be_visible()
+    page.click("#dialog-ok")
+    expect(page.locator("#dialog-error")).to_be_visible()
+    assert lost == [202]
+    confirm(page)  # pressed again
+    expect(page.locator('#feed li[data-type="message.sent"]')).to_have_count(1)
+
+
 def test_notes_up_to_the_limit_and_permanent_delete(page):
     open_profile(page, "liis.saar@example.com")
     page.fill("#note-author", "Kati from CRM")

@@ -44,14 +44,14 @@ export function url(path, params = {}) {
   return u.pathname + u.search;
 }
 
-async function call(method, path, { params, body } = {}) {
+async function call(method, path, { params, body, extra } = {}) {
   const query = { ...(params || {}) };
   if (method === "GET" && position > 0) query.minPosition = position;
   let response;
   try {
     response = await fetch(url(path, query), {
       method,
-      headers: headers(body !== undefined ? { "Content-Type": "application/json", Accept: "application/json" } : { Accept: "application/json" }),
+      headers: headers({ ...(body !== undefined ? { "Content-Type": "application/json" } : {}), Accept: "application/json", ...extra }),
       body: body !== undefined ? JSON.stringify(body) : undefined,
     });
   } catch {
@@ -68,11 +68,18 @@ async function call(method, path, { params, body } = {}) {
   return data;
 }
 
+// One key per send the marketer confirms: when the answer is lost (a network error shows in
+// the dialog) and they press the button again, the service sends nothing twice.
+export function idempotencyKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16)); // randomUUID needs https off localhost
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 export const items = (data) => (Array.isArray(data) ? data : (data && data.items) || []);
 
 export const api = {
   get: (path, params) => call("GET", path, { params }),
-  post: (path, body = {}) => call("POST", path, { body }),
+  post: (path, body = {}, extra = {}) => call("POST", path, { body, extra }),
   put: (path, body = {}) => call("PUT", path, { body }),
   patch: (path, body = {}) => call("PATCH", path, { body }),
   del: (path, body) => call("DELETE", path, { body }),

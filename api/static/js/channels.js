@@ -1,6 +1,6 @@
 // Channels: status per channel, blacklist marks, the confirmed status drop-down, the
 // consent audit trail, and the one-off send from an approved template.
-import { api } from "./api.js";
+import { api, idempotencyKey } from "./api.js";
 import { openDialog } from "./dialog.js";
 import { CHANNELS, channelName, h, icon, reasonName, timeEl, when } from "./dom.js";
 import { wrote } from "./profile.js";
@@ -177,11 +177,14 @@ export function sendCard(ctx) {
     const t = approved(channel).find((x) => x.id === templateSelect.value);
     if (!t) return;
     const to = subOf(ctx, channel).address || "";
+    const key = idempotencyKey();
     const ok = await openDialog({
       title: "Send this message?",
       body: [h("p", {}, `“${t.name}” will be sent by ${channelName(channel)}${to ? ` to ${to}` : ""} now.`)],
       okLabel: "Send now",
-      action: async () => { await api.post(`${ctx.base}/messages`, { channel, templateId: t.id }); },
+      action: async () => {
+        await api.post(`${ctx.base}/messages`, { channel, templateId: t.id }, { "Idempotency-Key": key });
+      },
     });
     if (ok) await wrote(ctx, `Message “${t.name}” is on its way.`);
   });

@@ -1,6 +1,6 @@
 // The activity feed: last 30 days, newest first, filter by type, Info and Resend per
 // entry, and the complete history as a download.
-import { ApiError, api, apiKey, download, items } from "./api.js";
+import { ApiError, api, apiKey, download, idempotencyKey, items } from "./api.js";
 import { openDialog } from "./dialog.js";
 import { ago, h, when } from "./dom.js";
 import { wrote } from "./profile.js";
@@ -113,11 +113,14 @@ async function info(ctx, entry) {
 }
 
 async function resend(ctx, entry) {
+  const key = idempotencyKey();
   const ok = await openDialog({
     title: "Resend this message?",
     body: [h("p", {}, "Exactly the same content will be sent again:"), h("blockquote", {}, entry.summary || "")],
     okLabel: "Resend now",
-    action: async () => { await api.post(`${ctx.base}/activity/${encodeURIComponent(entry.id)}/resend`, {}); },
+    action: async () => {
+      await api.post(`${ctx.base}/activity/${encodeURIComponent(entry.id)}/resend`, {}, { "Idempotency-Key": key });
+    },
   });
   if (ok) await wrote(ctx, "Message resent.");
 }
