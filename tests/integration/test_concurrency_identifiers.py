@@ -3,50 +3,11 @@
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-
-import psycopg
 
 from domain import errors
 from domain.meta import Meta
-from profiles.bootstrap import PostgresContactProfiles
-
-THREADS = 8
-
-
-def race(env: dict[str, str], work, rounds: int = 1) -> list[list]:
-    """Run ``work(app, n, round)`` in THREADS threads, each with its own application (own
-    pool, own aggregate cache, as separate processes would have), released together by a
-    barrier each round. Returns each round's results."""
-    small_pool = {**env, "POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "1"}
-    apps = [PostgresContactProfiles(small_pool) for _ in range(THREADS)]
-    barrier = threading.Barrier(THREADS)
-
-    def run(n: int) -> list:
-        outcomes = []
-        for r in range(rounds):
-            barrier.wait()
-            try:
-                outcomes.append(work(apps[n], n, r))
-            except errors.DomainError as refusal:
-                outcomes.append(refusal)
-        return outcomes
-
-    try:
-        with ThreadPoolExecutor(THREADS) as pool:
-            per_thread = list(pool.map(run, range(THREADS)))
-    finally:
-        for app in apps:
-            app.close()
-    return [[outcomes[r] for outcomes in per_thread] for r in range(rounds)]
-
-
-def count(database_url: str, schema: str, topic: str) -> int:
-    with psycopg.connect(database_url) as conn:
-        return conn.execute(f'SELECT count(*) FROM "{schema}".profiles_events WHERE topic = %s',
-                            (topic,)).fetchone()[0]
+from tests.integration.processes import THREADS, count, race
 
 
 def test_eight_creators_of_one_email_exactly_one_wins(container, database_url, schema):

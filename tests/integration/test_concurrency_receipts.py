@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import partial
 
 from domain import application, ingest
 from domain.meta import Meta
-from profiles.bootstrap import PostgresContactProfiles
+from tests.integration.processes import other_process, race
 
 AT = Meta(method="kafka", actor="kafka", occurred_at=datetime(2026, 1, 1, 10, tzinfo=UTC))
 
@@ -22,10 +20,6 @@ def envelope(event_id: str, type_: str, data: dict) -> ingest.Envelope:
 
 def city(event_id: str, value: str) -> ingest.Envelope:
     return envelope(event_id, "contact.variables_set", {"variables": {"city": value}})
-
-
-def other_process(container) -> PostgresContactProfiles:
-    return PostgresContactProfiles({**container.env, "POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "1"})
 
 
 def feed(app, *envelopes):
@@ -47,7 +41,7 @@ def test_a_receipt_stored_after_the_duplicate_check_makes_a_duplicate(container)
     api = container.app
     (ann,) = feed(api, envelope("up", "contact.upserted", {}))
     api.contact("shop", ann)  # cached here, soon stale
-    consumer = other_process(container)
+    consumer = other_process(container.env)
     try:
         feed(consumer, city("e1", "A"), city("e2", "B"))
     finally:
@@ -59,17 +53,6 @@ def test_a_receipt_stored_after_the_duplicate_check_makes_a_duplicate(container)
 
 def test_processes_racing_on_one_event_id_apply_it_once(container):
     (ann,) = feed(container.app, envelope("up", "contact.upserted", {}))
-    apps = [other_process(container) for _ in range(4)]
-    barrier = threading.Barrier(len(apps))
-
-    def run(app):
-        barrier.wait()
-        return feed(app, envelope("e3", "contact.variables_set", {"variables": {"n": 1}}))[0]
-
-    try:
-        with ThreadPoolExecutor(len(apps)) as pool:
-            results = list(pool.map(run, apps))
-    finally:
-        for app in apps:
-            app.close()
+    (results,) = race(container.env, lambda app, n, r: feed(app, envelope("e3", "contact.variables_set",
+                                                                          {"variables": {"n": 1}}))[0], threads=4)
     assert [r for r in results if not isinstance(r, ingest.Duplicate)] == [ann], results

@@ -10,19 +10,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from domain.meta import Meta
-from profiles.bootstrap import PostgresContactProfiles
+from tests.integration.processes import other_process
 
 AT = Meta(method="api", actor="tester", occurred_at=datetime(2026, 1, 1, 10, tzinfo=UTC))
-
-
-def other_process(container) -> PostgresContactProfiles:
-    return PostgresContactProfiles({**container.env, "POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "1"})
 
 
 def test_an_identifier_freed_elsewhere_can_be_taken_here(container):
     api = container.app
     ann, _ = api.create_contact("shop", {"email": "ann@example.com"}, {}, AT)  # claim cached here
-    consumer = other_process(container)
+    consumer = other_process(container.env)
     try:
         consumer.remove_contact("shop", ann.id, AT)
     finally:
@@ -35,7 +31,7 @@ def test_a_subscription_made_elsewhere_allows_a_send_here(container):
     api = container.app
     ann, _ = api.create_contact("shop", {"email": "ann@example.com"}, {}, AT)
     template, _ = api.create_template("shop", "email", "t", "s", "b", {}, AT)
-    consumer = other_process(container)
+    consumer = other_process(container.env)
     try:
         consumer.change_subscription("shop", ann.id, "email", "subscribed", AT, confirmed=True)
         consumer.approve_template("shop", template.id, AT)
@@ -54,7 +50,7 @@ def test_a_template_fixed_elsewhere_is_rendered_afresh_here(container):
     broken = "{% for i in range(300000) %}x{% endfor %}"  # past the output budget
     template, _ = api.create_template("shop", "email", "t", "s", broken, {}, AT)
     api.approve_template("shop", template.id, AT)  # cached here, broken and approved
-    consumer = other_process(container)
+    consumer = other_process(container.env)
     try:
         consumer.revise_template("shop", template.id, "s", "Hello {{ email }}", {}, AT)
         consumer.approve_template("shop", template.id, AT)
