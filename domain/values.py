@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -164,10 +165,22 @@ def birthday(value: str | date) -> str:
 def avatar_link(value: str) -> str:
     if not isinstance(value, str) or len(value) > MAX_AVATAR:
         raise InvalidInput(f"avatarLink must be an http(s) URL of at most {MAX_AVATAR} chars")
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    link = value.strip()
+    parts = urlsplit(link)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidInput("avatarLink must be an http or https URL")
-    return value.strip()
+    # A URL holds no spaces or invisible characters (an RTL override can make a link read
+    # as another), and an avatar needs no credentials: "https://shop.com@evil.example/"
+    # is evil.example's. Spaces in a path are written %20.
+    if any(c.isspace() or unicodedata.category(c) in ("Cc", "Cf") for c in link):
+        raise InvalidInput("avatarLink must not contain spaces or control characters (write a space as %20)")
+    if "@" in parts.netloc:
+        raise InvalidInput("avatarLink must not carry a user name or password")
+    try:
+        parts.port  # noqa: B018 - raises on a port that is no number or out of range
+    except ValueError:
+        raise InvalidInput("avatarLink has an invalid port") from None
+    return link
 
 
 def short_text(name: str, value: Any, limit: int = 256) -> str:

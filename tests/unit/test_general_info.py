@@ -46,6 +46,10 @@ def test_invalid_general_info_is_refused(memory_app, ann, field, value):
     "javascript:alert(1)", "JaVaScRiPt:alert(1)", "ftp://files.example.com/a.png",
     "data:image/png;base64,iVBORw0KGgo=", "file:///etc/passwd", "//example.com/a.png", "https://",
     "https://example.com/" + "a" * 2030, "example.com/a.png",
+    # no spaces or invisible characters, no credentials, a real port
+    "https://ex ample.com/a.png", "https://example.com/a b.png", "https://example.com/\u202egnp.exe",
+    "https://example.com/a\tb.png", "https://shop.example.com@evil.example/a.png",
+    "https://user:pass@example.com/a.png", "https://example.com:99999/a.png",
 ])
 def test_avatar_must_be_an_http_url_of_at_most_2048_chars(memory_app, ann, url):
     before = head(memory_app)
@@ -60,6 +64,8 @@ def test_avatar_http_and_https_are_accepted(memory_app, ann):
     assert contact.info["avatarLink"] == url
     contact, _ = memory_app.set_avatar("shop", ann, "http://example.com/a.png", AT)
     assert contact.info["avatarLink"] == "http://example.com/a.png"
+    for fine in ("https://cdn.example.com:8443/a%20b.png?size=64#x", "https://[2001:db8::1]/a.png"):
+        assert memory_app.set_avatar("shop", ann, f" {fine} ", AT)[0].info["avatarLink"] == fine
 
 
 def test_null_clears_a_general_info_field(memory_app, ann):
