@@ -20,8 +20,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-import orjson
-
 from consumers.records import Refusal, decode
 from domain import ingest, values
 from domain.errors import DomainError
@@ -115,20 +113,10 @@ def ndjson_lines(stream: IO[bytes], domain: str | None) -> Iterator[Line]:
     for number, raw in enumerate(stream, 1):
         if not raw.strip():
             continue
-        read = decode(raw if domain is None else _scoped(raw, domain))
+        read = decode(raw, domain)
         if domain is not None and isinstance(read, ingest.Envelope) and read.domain != domain:
             read = Refusal("invalid_domain", f"the line is for domain {read.domain!r}, the import for {domain!r}")
         yield Line(number, read)
-
-
-def _scoped(raw: bytes, domain: str) -> bytes:
-    try:
-        envelope = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return raw  # decode words the refusal
-    if not isinstance(envelope, dict) or "domain" in envelope:
-        return raw
-    return orjson.dumps({**envelope, "domain": domain})
 
 
 class ContactList:

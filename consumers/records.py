@@ -22,7 +22,8 @@ class Refusal:
     message: str
 
 
-def decode(value: bytes | None) -> ingest.Envelope | Refusal:
+def decode(value: bytes | None, domain: str | None = None) -> ingest.Envelope | Refusal:
+    """``domain`` fills in an envelope that names none (a file imported into one domain)."""
     if value is None:
         return Refusal("invalid_json", "message has no value (tombstone)")
     try:
@@ -33,6 +34,8 @@ def decode(value: bytes | None) -> ingest.Envelope | Refusal:
         return Refusal("validation_error", "body: the envelope must be a JSON object")
     if values.carries_nul(value):
         return Refusal("validation_error", values.NUL_REFUSAL)
+    if domain is not None:
+        raw.setdefault("domain", domain)
     try:
         return ingest.parse(raw)
     except DomainError as e:

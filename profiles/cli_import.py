@@ -56,9 +56,7 @@ def _import(args: argparse.Namespace) -> int:
         print(f"profiles import: {getattr(e, 'detail', None) or e}", file=sys.stderr)
         return 2
 
-    import eventsourcing.persistence
-    import psycopg
-
+    from api.errors import DATABASE_UNAVAILABLE
     from profiles.bootstrap import build
 
     container = build(Settings())
@@ -77,7 +75,7 @@ def _import(args: argparse.Namespace) -> int:
     except files.UnreadableFile as e:
         print(f"profiles import: {e}", file=sys.stderr)
         return 2
-    except (psycopg.OperationalError, eventsourcing.persistence.OperationalError) as e:
+    except DATABASE_UNAVAILABLE as e:
         print(f"profiles import: the database went away ({type(e).__name__}) after line {outcome.through}; "
               f"{_summary(outcome, args.rejects)}. Run the same command again to go on: the lines "
               "already applied are skipped.", file=sys.stderr)
