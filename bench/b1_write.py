@@ -27,14 +27,14 @@ TARGET_RATIO = 30.0
 
 def meta_for(envelope: Any) -> Any:
     """Provenance as the Kafka consumer gives it: the upstream occurredAt."""
-    return _meta()(method="kafka", actor="bench", occurred_at=envelope.occurredAt)
+    return _meta().at(envelope.occurredAt)
 
 
 @cache
 def _meta() -> Any:
     from domain.meta import Meta  # deferred: nothing is imported before main() runs
 
-    return Meta
+    return Meta(method="kafka", actor="bench")
 
 
 def ingest_batched(app: Any, raws: list[dict[str, Any]], batch: int, quiet: bool,

@@ -15,7 +15,7 @@ import csv
 import hashlib
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -82,7 +82,7 @@ def apply(app: Any, lines: Iterator[Line], meta: Meta, *, batch_size: int = 1000
     batch: list[tuple[int, ingest.Envelope]] = []
 
     def flush() -> None:
-        result = app.ingest([e for _, e in batch], lambda e: replace(meta, occurred_at=e.occurredAt))
+        result = app.ingest([e for _, e in batch], lambda e: meta.at(e.occurredAt))
         for (number, _), done in zip(batch, result.results, strict=True):
             if isinstance(done, DomainError):
                 outcome.refused += 1

@@ -42,6 +42,9 @@ def decode(value: bytes | None, domain: str | None = None) -> ingest.Envelope | 
         return Refusal(e.code, e.detail)
 
 
+_KAFKA = Meta(method="kafka", actor="kafka")
+
+
 def kafka_meta(envelope: ingest.Envelope) -> Meta:
     """Provenance of a Kafka-borne change: the upstream's occurredAt becomes the event time."""
-    return Meta(method="kafka", actor="kafka", occurred_at=envelope.occurredAt)
+    return _KAFKA.at(envelope.occurredAt)

@@ -9,18 +9,19 @@ sees the identifier taken.
 from __future__ import annotations
 
 from functools import lru_cache
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from domain.ids import NameIds
 from domain.meta import Meta, Recorded, RecordedCreation
 
-_NAMESPACE = uuid5(NAMESPACE_URL, "https://contact-profiles/identifier-claim")
+_claim_ids = NameIds("https://contact-profiles/identifier-claim")
 
 
 @lru_cache(maxsize=262_144)  # SHA-1 per lookup was ~10 % of a batch; ids repeat a lot
 def claim_id(domain: str, kind: str, value: str) -> UUID:
-    return uuid5(_NAMESPACE, f"{domain}\x1f{kind}\x1f{value}")
+    return _claim_ids(f"{domain}\x1f{kind}\x1f{value}")
 
 
 class IdentifierClaim(Aggregate):

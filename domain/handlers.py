@@ -8,12 +8,13 @@ same code.
 from __future__ import annotations
 
 from typing import Any
-from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
+from uuid import UUID, uuid4
 
 from domain import errors, rendering, values
 from domain.claim import IdentifierClaim, claim_id
 from domain.clock import CLOCK_ID, Clock
 from domain.contact import Contact
+from domain.ids import NameIds
 from domain.message import Message
 from domain.meta import Meta
 from domain.segment import Segment
@@ -204,13 +205,13 @@ def revise_template(uow: UnitOfWork, domain: str, template_id: UUID, subject: st
     return found
 
 
-_IDEMPOTENCY_NAMESPACE = uuid5(NAMESPACE_URL, "https://contact-profiles/idempotency-key")
+_keyed_ids = NameIds("https://contact-profiles/idempotency-key")
 
 
 def keyed_message_id(domain: str, key: str) -> UUID:
     """The id of the message a send or resend with this ``Idempotency-Key`` creates: a
     retried request finds it instead of sending again (the event store allows one)."""
-    return uuid5(_IDEMPOTENCY_NAMESPACE, f"{domain}\x1f{key}")
+    return _keyed_ids(f"{domain}\x1f{key}")
 
 
 def _sent_before(uow: UnitOfWork, message_id: UUID | None, domain: str, contact_id: UUID, *,

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from domain import errors, handlers, values
 from domain.activity import Activity
 from domain.contact import Contact
+from domain.ids import NameIds
 from domain.message import DELIVERY_STATUSES
 from domain.meta import Meta
 from domain.unit_of_work import UnitOfWork
@@ -23,7 +24,7 @@ EVENT_TYPES = (
     "contact.upserted", "contact.variables_set", "contact.removed", "subscription.changed",
     "blacklist.added", "blacklist.removed", "message.status", "activity",
 )
-_ACTIVITY_NAMESPACE = uuid5(NAMESPACE_URL, "https://contact-profiles/activity")
+_activity_id = NameIds("https://contact-profiles/activity")
 
 
 class _Strict(BaseModel):
@@ -53,10 +54,11 @@ class _Raw(BaseModel):
     def _in_utc_range(cls, value: datetime) -> datetime:
         # 0001-01-01T00:00+01:00 is a year-0 instant in UTC: PostgreSQL stores it (as BC)
         # but no reader here can load it back, and the contact's feed failed on it.
-        try:
-            value.astimezone(UTC)
-        except OverflowError:
-            raise ValueError("must lie between years 1 and 9999 in UTC") from None
+        if value.year in (1, 9999):  # only these can leave the calendar in UTC (offsets < 24 h)
+            try:
+                value.astimezone(UTC)
+            except OverflowError:
+                raise ValueError("must lie between years 1 and 9999 in UTC") from None
         return value
 
 
@@ -255,5 +257,5 @@ def _apply_to(uow: UnitOfWork, envelope: Envelope, data: BaseModel, target: Cont
     elif isinstance(data, ActivityData):
         # Its id comes from the eventId, whose receipt is stored in the same transaction:
         # a redelivery is caught by the receipt (and the primary key), so no look-up here.
-        activity_id = uuid5(_ACTIVITY_NAMESPACE, envelope.receipt)
+        activity_id = _activity_id(envelope.receipt)
         uow.record(Activity.recorded(activity_id, envelope.domain, target.id, data.name, data.properties, meta))

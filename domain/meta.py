@@ -33,6 +33,15 @@ class Meta:
         if not isinstance(self.actor, str) or not self.actor.strip() or len(self.actor) > 200:
             raise InvalidInput("actor must name who acted (1..200 chars)")
 
+    def at(self, occurred_at: datetime) -> Meta:
+        """The same provenance at another time: one per envelope of a batch, so without
+        checking method and actor again (that was ~2 % of the write path, bench B1)."""
+        if occurred_at.tzinfo is None:
+            raise InvalidInput("occurredAt must carry a time zone")
+        made = object.__new__(Meta)
+        made.__dict__.update(method=self.method, actor=self.actor, occurred_at=occurred_at)
+        return made
+
     def fields(self) -> dict[str, Any]:
         return {"method": self.method, "actor": self.actor, "timestamp": self.occurred_at}
 

@@ -15,6 +15,7 @@ from profiles.database import ensure_schema, eventsourcing_env, resolve_url
 from profiles.render_worker import RenderWorker
 from profiles.settings import Settings
 from profiles.store import PostgresVault, ProfilesRecorder
+from profiles.transcoder import Transcoder
 from projections.read_model import PostgresReadModel
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,11 @@ class PostgresContactProfiles(ContactProfiles):
             super().__init__(env, render=render)
         assert isinstance(self.recorder, ProfilesRecorder)
         self.vault = PostgresVault(self.recorder)
+
+    def construct_transcoder(self) -> Transcoder:
+        transcoder = Transcoder()
+        self.register_transcodings(transcoder)
+        return transcoder
 
 
 @contextmanager

@@ -68,9 +68,9 @@ def load_demo(app: ContactProfiles, *, now: datetime | None = None, seed: int = 
                                   {"name": name, "properties": {"value": round(rng.uniform(5, 250), 2)}}))
     envelopes.sort(key=lambda e: e["occurredAt"])
     parsed = [parse(e) for e in envelopes]
-    app.ingest(parsed, lambda e: Meta(method="import", actor="demo", occurred_at=e.occurredAt))
-
     meta = Meta(method="import", actor="demo")
+    app.ingest(parsed, lambda e: meta.at(e.occurredAt))
+
     welcome, _ = app.create_template(
         DOMAIN, "email", "Welcome back", "{{ firstName }}, we kept something for you",
         "Hello {{ firstName }}! Your {{ variables.loyaltyPoints }} points are waiting in {{ variables.city }}.",

@@ -34,7 +34,7 @@ def post_events(body: EventBatch, domain: deps.Domain, app: deps.App, meta: deps
     accepted = 0
     if valid:
         result = app.ingest([e for _, e in valid],
-                            lambda e: Meta(method="api", actor=meta.actor, occurred_at=e.occurredAt))
+                            lambda e: Meta(method="api", actor=meta.actor).at(e.occurredAt))
         for (index, _), outcome in zip(valid, result.results, strict=True):
             if isinstance(outcome, DomainError):
                 rejected.append({"index": index, "code": outcome.code, "message": outcome.detail})

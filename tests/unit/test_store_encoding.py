@@ -1,0 +1,82 @@
+"""The write path's faster encodings store exactly what the library's would."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+from enum import StrEnum
+
+import pytest
+from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, JSONTranscoder, UUIDAsHex
+from hypothesis import given
+from hypothesis import strategies as st
+
+from domain.ids import NameIds
+from profiles.transcoder import Transcoder
+
+
+@given(st.text())
+def test_name_ids_are_the_uuid5_ids_stored_before(name):
+    ids = NameIds("https://contact-profiles/activity")
+    made = ids(name)
+    expected = uuid.uuid5(uuid.uuid5(uuid.NAMESPACE_URL, "https://contact-profiles/activity"), name)
+    assert made == expected
+    assert (str(made), made.version, made.variant, hash(made)) == (
+        str(expected), 5, uuid.RFC_4122, hash(expected))
+
+
+def _registered(transcoder):
+    for transcoding in (UUIDAsHex(), DatetimeAsISO(), DecimalAsStr()):
+        transcoder.register(transcoding)
+    return transcoder
+
+
+LIBRARY, FAST = _registered(JSONTranscoder()), _registered(Transcoder())
+
+_keys = st.text(max_size=8)
+_leaves = (st.none() | st.booleans() | st.integers() | st.floats() | st.text() | st.uuids()
+           | st.datetimes(timezones=st.just(UTC)) | st.decimals(allow_nan=False))
+_states = st.recursive(_leaves, lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner)
+                       | st.dictionaries(_keys, inner, max_size=4), max_leaves=20)
+
+
+def _same(a, b):
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a):
+        return math.isnan(b)
+    if isinstance(a, dict):
+        return isinstance(b, dict) and list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return isinstance(b, list) and len(a) == len(b) and all(map(_same, a, b))
+    return type(a) is type(b) and a == b
+
+
+@given(st.dictionaries(_keys, _states, max_size=6))
+def test_any_event_state_reads_back_as_the_library_writes_it(state):
+    written = FAST.encode(state)
+    assert _same(LIBRARY.decode(written), LIBRARY.decode(LIBRARY.encode(state)))
+    assert _same(FAST.decode(LIBRARY.encode(state)), LIBRARY.decode(written))
+
+
+class Plan(StrEnum):
+    GOLD = "gold"
+
+
+@pytest.mark.parametrize("value", [
+    2**70, -(2**64), math.inf, float("nan"), Plan.GOLD, True, {1: "a"},
+    datetime(2026, 11, 29, 12, tzinfo=timezone(timedelta(hours=2))), Decimal("1.10"),
+])
+def test_values_orjson_writes_differently_are_left_to_the_library(value):
+    state = {"timestamp": datetime.now(tz=UTC), "v": value, "nested": [{"v": value}]}
+    assert FAST.encode(state) == LIBRARY.encode(state) or _same(
+        LIBRARY.decode(FAST.encode(state)), LIBRARY.decode(LIBRARY.encode(state)))
+
+
+def test_what_the_library_cannot_store_is_refused_the_same_way():
+    for value in (date(2026, 1, 1), object()):
+        with pytest.raises(TypeError) as library:
+            LIBRARY.encode({"v": value})
+        with pytest.raises(TypeError) as fast:
+            FAST.encode({"v": value})
+        assert type(fast.value) is type(library.value)
