@@ -267,6 +267,11 @@ SegmentReader = Annotated[ReadModel, Depends(reads(SEGMENTS))]
 AnyReader = Annotated[ReadModel, Depends(reads(EVERY))]
 WriteReader = Annotated[ReadModel, Depends(get_read_model)]
 ContactId = Annotated[UUID, Path(alias="contactId", description="Contact id")]
+NoteIdempotencyKey = Annotated[str | None, Header(
+    alias="Idempotency-Key", min_length=1, max_length=200,
+    description="A new unique string (a UUID) per note. A retry with the same key answers 201 with the note the "
+                "first request added, marked `Idempotent-Replayed: true`, and adds nothing again; the same key with "
+                "another text or author is 409 `idempotency_key_reused`.")]
 IdempotencyKey = Annotated[str | None, Header(
     alias="Idempotency-Key", min_length=1, max_length=200,
     description="A new unique string (a UUID) per send. A retry with the same key (after a timeout, say) "

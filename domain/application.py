@@ -159,8 +159,9 @@ class ContactProfiles(Application[UUID]):
 
     # -- notes --------------------------------------------------------------------------
 
-    def add_note(self, domain: str, contact_id: UUID, text: str, author: str, meta: Meta) -> tuple[str, int]:
-        note_id = str(uuid4())
+    def add_note(self, domain: str, contact_id: UUID, text: str, author: str, meta: Meta,
+                 idempotency_key: str | None = None) -> tuple[str, int]:
+        note_id = str(uuid4()) if idempotency_key is None else handlers.keyed_note_id(domain, idempotency_key)
         return self._run(lambda uow: handlers.add_note(uow, self.vault, handlers.contact(uow, domain, contact_id),
                                                        note_id, text, author, meta))
 

@@ -156,6 +156,7 @@ class Contact(Aggregate):
             contact.notes[self.note_id] = {
                 "author": self.author,
                 "createdAt": self.timestamp.isoformat(),
+                "sealed": self.sealed_text,  # a retry with the same Idempotency-Key compares texts
             }
 
     class NoteDeleted(Event):

@@ -162,12 +162,31 @@ def change_subscription(
 
 
 def add_note(uow: UnitOfWork, vault: NoteVault, target: Contact, note_id: str, text: str, author: str, meta: Meta) -> str:
+    """Add the note, or find it: a retry with the same ``Idempotency-Key`` (the same
+    ``note_id``) adds nothing again, and the same key with another note is refused."""
     values.note_text(text)
     author = values.short_text("author", author or "unknown", 200)
     target.ensure_present()
+    earlier = target.notes.get(note_id)
+    if earlier is not None:
+        if earlier["author"] != author or _unsealed(vault, note_id, earlier.get("sealed")) != text:
+            raise errors.IdempotencyKeyReused("this Idempotency-Key was used for another note; use a new key per note")
+        return note_id
     target.check_note_room()
     target.add_note(note_id, vault.seal(note_id, text), author, meta)
     return note_id
+
+
+def _unsealed(vault: NoteVault, note_id: str, sealed: str | None) -> str | None:
+    try:
+        return None if sealed is None else vault.unseal(note_id, sealed)
+    except ValueError:  # not this pad's ciphertext (UnicodeDecodeError is one too)
+        return None
+
+
+def keyed_note_id(domain: str, key: str) -> str:
+    """The id of the note an ``Idempotency-Key`` adds, so a retried request finds it."""
+    return str(_keyed_note_ids(f"{domain}\x1f{key}"))
 
 
 # -- templates, messages -------------------------------------------------------------
@@ -206,6 +225,7 @@ def revise_template(uow: UnitOfWork, domain: str, template_id: UUID, subject: st
 
 
 _keyed_ids = NameIds("https://contact-profiles/idempotency-key")
+_keyed_note_ids = NameIds("https://contact-profiles/note-idempotency-key")
 
 
 def keyed_message_id(domain: str, key: str) -> UUID:

@@ -14,11 +14,18 @@ import secrets
 from collections.abc import Iterable
 from typing import Protocol
 
+from domain.errors import IdempotencyKeyReused
 
-def seal(text: str) -> tuple[bytes, str]:
-    """Return (pad, ciphertext as base64)."""
+
+def seal(text: str, pad: bytes | None = None) -> tuple[bytes, str]:
+    """Return (pad, ciphertext as base64), with a fresh pad or the note's ``pad`` already
+    kept: two attempts at one keyed note must not replace each other's pad, else the
+    one whose event is stored could no longer be read."""
     plain = text.encode()
-    pad = secrets.token_bytes(len(plain))
+    if pad is None:
+        pad = secrets.token_bytes(len(plain))
+    elif len(pad) != len(plain):
+        raise IdempotencyKeyReused("this Idempotency-Key was used for another note; use a new key per note")
     return pad, base64.b64encode(bytes(a ^ b for a, b in zip(plain, pad, strict=True))).decode()
 
 
@@ -29,7 +36,8 @@ def unseal(pad: bytes, sealed: str) -> str:
 
 class NoteVault(Protocol):
     def seal(self, note_id: str, text: str) -> str:
-        """Store a fresh pad for the note and return the ciphertext."""
+        """Return the ciphertext, with the note's pad if it has one, else with a fresh
+        pad stored first."""
 
     def unseal(self, note_id: str, sealed: str) -> str | None:
         """The text, or None when the pad was shredded."""
@@ -43,8 +51,8 @@ class InMemoryVault:
         self._pads: dict[str, bytes] = {}
 
     def seal(self, note_id: str, text: str) -> str:
-        pad, sealed = seal(text)
-        self._pads[note_id] = pad
+        pad, sealed = seal(text, self._pads.get(note_id))
+        self._pads.setdefault(note_id, pad)
         return sealed
 
     def unseal(self, note_id: str, sealed: str) -> str | None:

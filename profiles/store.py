@@ -158,9 +158,17 @@ class PostgresVault:
     def seal(self, note_id: str, text: str) -> str:
         pad, sealed = vault.seal(text)
         with self._datastore.transaction(commit=True) as curs:
-            curs.execute(SQL("INSERT INTO {} (note_id, pad) VALUES (%s, %s) ON CONFLICT (note_id) "
-                             "DO UPDATE SET pad = EXCLUDED.pad").format(self._table), (note_id, pad))
-        return sealed
+            # Never replaced: another attempt at the same keyed note may have stored its
+            # event sealed with the pad already here (see ``vault.seal``).
+            curs.execute(SQL("INSERT INTO {} (note_id, pad) VALUES (%s, %s) ON CONFLICT (note_id) DO NOTHING "
+                             "RETURNING note_id").format(self._table), (note_id, pad))
+            if curs.fetchone() is not None:
+                return sealed
+            curs.execute(SQL("SELECT pad FROM {} WHERE note_id = %s").format(self._table), (note_id,))
+            kept = curs.fetchone()
+        if kept is None:  # shredded in between (the note was deleted): a fresh pad will do
+            return self.seal(note_id, text)
+        return vault.seal(text, bytes(kept["pad"]))[1]
 
     def unseal(self, note_id: str, sealed: str) -> str | None:
         with self._datastore.transaction(commit=False) as curs:

@@ -52,3 +52,32 @@ def test_deleting_a_note_destroys_its_text(api, domain, service, database_url, a
 
     again = api.delete(f"{base}/{note['id']}")
     assert again.status_code == 404 and problem_code(again) == "note_not_found"
+
+
+def test_a_note_retried_with_its_idempotency_key_is_added_once(api, domain):
+    ann = api.contact(domain, email="ann@example.com")
+    base = f"/v1/domains/{domain}/contacts/{ann['id']}/notes"
+
+    def add(key: str, text: str, author: str = "Kati"):
+        return api.post(base, json={"text": text, "author": author}, headers={"Idempotency-Key": key})
+
+    first = add("note-1", "Call after 5pm")
+    assert first.status_code == 201 and "Idempotent-Replayed" not in first.headers
+    again = add("note-1", "Call after 5pm")  # the answer was lost; the client retries
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert {k: again.json()[k] for k in ("id", "text", "author", "createdAt")} == {
+        k: first.json()[k] for k in ("id", "text", "author", "createdAt")}
+    listed = api.get(base).json()["items"]
+    assert [(n["id"], n["text"]) for n in listed] == [(first.json()["id"], "Call after 5pm")]
+
+    for text, author in (("Call after 6pm", "Kati"), ("Call after 5pm", "Joe"), ("x", "Kati")):
+        reused = add("note-1", text, author)
+        assert reused.status_code == 409 and problem_code(reused) == "idempotency_key_reused", (text, author)
+    assert api.get(base).json()["items"] == listed  # the first note still reads as written
+
+    other_key = add("note-2", "Call after 5pm")  # a new key is a new note, even with the same text
+    assert other_key.status_code == 201 and other_key.json()["id"] != first.json()["id"]
+    other_contact = api.contact(domain, email="bo@example.com")
+    elsewhere = api.post(f"/v1/domains/{domain}/contacts/{other_contact['id']}/notes",
+                         json={"text": "Call after 5pm", "author": "Kati"}, headers={"Idempotency-Key": "note-1"})
+    assert elsewhere.status_code == 201 and "Idempotent-Replayed" not in elsewhere.headers

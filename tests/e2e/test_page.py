@@ -202,6 +202,31 @@ def test_a_send_whose_answer_was_lost_is_not_sent_twice_when_pressed_again(page)
     expect(page.locator('#feed li[data-type="message.sent"]')).to_have_count(1)
 
 
+def test_a_note_whose_answer_was_lost_is_not_added_twice_when_pressed_again(page):
+    """As for a send: the page sends one Idempotency-Key per note as written, so pressing
+    "Add note" again after a dropped answer adds it once."""
+    open_profile(page, "olga.ivanova@example.com")
+    before = int(page.locator("#notes-count").inner_text().split("/")[0])
+    lost = []
+
+    def lose_the_first_answer(route):
+        if not lost:
+            lost.append(route.fetch().status)
+            route.abort()
+        else:
+            route.continue_()
+
+    page.route("**/notes", lose_the_first_answer)
+    page.fill("#note-author", "Kati from CRM")
+    page.fill("#note-text", "Asked for a callback on Monday")
+    page.click("#note-add")
+    expect(page.locator("#alert")).to_be_visible()
+    assert lost == [201]
+    page.click("#note-add")  # pressed again
+    expect(page.locator("#notes-count")).to_have_text(f"{before + 1}/5")
+    expect(page.locator("li.note", has_text="callback on Monday")).to_have_count(1)
+
+
 def test_notes_up_to_the_limit_and_permanent_delete(page):
     open_profile(page, "liis.saar@example.com")
     page.fill("#note-author", "Kati from CRM")

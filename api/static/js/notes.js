@@ -1,5 +1,5 @@
 // Internal notes: at most five, with author and time; deletion is permanent.
-import { api } from "./api.js";
+import { api, idempotencyKey } from "./api.js";
 import { openDialog } from "./dialog.js";
 import { h, timeEl } from "./dom.js";
 import { wrote } from "./profile.js";
@@ -16,7 +16,11 @@ export function notesCard(ctx) {
   const author = h("input", { id: "note-author", required: true, maxlength: 120, autocomplete: "name",
     value: localStorage.getItem(AUTHOR) || "", disabled: full });
   const counter = h("span", { class: "hint", "aria-hidden": "true" }, "0 / 2000");
-  text.addEventListener("input", () => { counter.textContent = `${text.value.length} / 2000`; });
+  // One key per note as written: pressing "Add note" again after a lost answer adds it
+  // once; editing the text or the author makes it another note.
+  let key = null;
+  text.addEventListener("input", () => { counter.textContent = `${text.value.length} / 2000`; key = null; });
+  author.addEventListener("input", () => { key = null; });
   const submit = h("button", { type: "submit", id: "note-add", class: "primary", disabled: full }, "Add note");
   const form = h("form", { class: "note-form" },
     h("label", { class: "field" }, h("span", {}, "New note"), text), counter,
@@ -28,7 +32,9 @@ export function notesCard(ctx) {
     e.preventDefault();
     localStorage.setItem(AUTHOR, author.value.trim());
     busy(submit, async () => {
-      await api.post(`${ctx.base}/notes`, { text: text.value.trim(), author: author.value.trim() });
+      key = key || idempotencyKey();
+      await api.post(`${ctx.base}/notes`, { text: text.value.trim(), author: author.value.trim() },
+        { "Idempotency-Key": key });
       await wrote(ctx, "Note added.");
       const again = document.getElementById("note-text");
       if (again && !again.disabled) again.focus();
