@@ -54,9 +54,14 @@ MAX_STRING_VALUE = 4096
 
 
 def domain_slug(value: str) -> str:
-    if not isinstance(value, str) or not _SLUG.fullmatch(value):
+    if not isinstance(value, str) or not _is_slug(value):
         raise InvalidDomain(f"domain must match [a-z0-9][a-z0-9-]{{0,62}}, got {value!r}")
     return value
+
+
+@lru_cache(maxsize=1024)  # checked on every envelope; a store holds a few domains
+def _is_slug(value: str) -> bool:
+    return _SLUG.fullmatch(value) is not None
 
 
 def channel(value: str) -> str:
@@ -127,6 +132,11 @@ NORMALISERS = {"userId": user_id, "email": email, "phoneNumber": phone}
 
 
 def identifier(kind: str, value: str) -> str:
+    return _identifier(kind, value) if isinstance(value, str) else NORMALISERS[kind](value)
+
+
+@lru_cache(maxsize=65536)  # one per envelope and more; contacts recur (bench B1)
+def _identifier(kind: str, value: str) -> str:
     return NORMALISERS[kind](value)
 
 

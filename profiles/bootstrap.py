@@ -15,7 +15,7 @@ from profiles.database import ensure_schema, eventsourcing_env, resolve_url
 from profiles.render_worker import RenderWorker
 from profiles.settings import Settings
 from profiles.store import PostgresVault, ProfilesRecorder
-from profiles.transcoder import Transcoder
+from profiles.transcoder import StateMapper, Transcoder
 from projections.read_model import PostgresReadModel
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,9 @@ class PostgresContactProfiles(ContactProfiles):
             super().__init__(env, render=render)
         assert isinstance(self.recorder, ProfilesRecorder)
         self.vault = PostgresVault(self.recorder)
+
+    def construct_mapper(self) -> StateMapper:
+        return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=StateMapper)
 
     def construct_transcoder(self) -> Transcoder:
         transcoder = Transcoder()

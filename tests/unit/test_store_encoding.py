@@ -80,3 +80,24 @@ def test_what_the_library_cannot_store_is_refused_the_same_way():
         with pytest.raises(TypeError) as fast:
             FAST.encode({"v": value})
         assert type(fast.value) is type(library.value)
+
+
+def test_the_mapper_stores_events_as_the_library_mapper_does():
+    from eventsourcing.persistence import Mapper
+
+    from domain.activity import Activity
+    from domain.contact import Contact
+    from domain.meta import Meta
+    from profiles.transcoder import StateMapper
+
+    ann = Contact.create("shop", {"email": "ann@example.com"}, {"firstName": "Ann"}, {"plan": "gold"}, Meta())
+    ann.set_variables({"score": 2**70, "ratio": 0.5}, Meta())  # 2**70: left to the library's encoder
+    events = [*ann.collect_events(), Activity.recorded(uuid.uuid4(), "shop", ann.id, "orderPlaced",
+                                                       {"total": 12.5, "items": [1, 2]}, Meta())]
+    ours, theirs = StateMapper(transcoder=FAST), Mapper(transcoder=LIBRARY)
+    for event in events:
+        stored, expected = ours.to_stored_event(event), theirs.to_stored_event(event)
+        assert (stored.originator_id, stored.originator_version, stored.topic) == (
+            expected.originator_id, expected.originator_version, expected.topic)
+        assert _same(LIBRARY.decode(stored.state), LIBRARY.decode(expected.state))
+        assert ours.to_domain_event(stored) == theirs.to_domain_event(expected)
