@@ -7,10 +7,11 @@ messages and refuse the same ones with the same codes.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from typing_extensions import TypedDict  # pydantic reads typing's TypedDict only from Python 3.12
 
 from domain import errors, handlers, values
 from domain.activity import Activity
@@ -31,35 +32,30 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
-class ContactRef(_Strict):
-    userId: Annotated[str, Field(min_length=1, max_length=256)] | None = None
-    email: Annotated[str, Field(max_length=320)] | None = None
-    phoneNumber: Annotated[str, Field(max_length=40)] | None = None
+# The envelope itself is read as typed dicts, not models: validated the same, without
+# building two model objects per envelope (~3 % of the write path, bench B1).
+class _ContactRef(TypedDict, total=False):
+    __pydantic_config__ = ConfigDict(extra="forbid", str_strip_whitespace=True)  # type: ignore[misc]
+
+    userId: Annotated[str, Field(min_length=1, max_length=256)] | None
+    email: Annotated[str, Field(max_length=320)] | None
+    phoneNumber: Annotated[str, Field(max_length=40)] | None
 
 
-class _Raw(BaseModel):
+class _Raw(TypedDict):
     """The envelope as it arrives; ``parse`` turns it into an :class:`Envelope`."""
 
-    model_config = ConfigDict(extra="ignore")
+    __pydantic_config__ = ConfigDict(extra="ignore")  # type: ignore[misc]
 
     eventId: Annotated[str, Field(min_length=1, max_length=200)]
     domain: str
     type: str
     occurredAt: AwareDatetime
-    contact: ContactRef
-    data: dict[str, Any] = Field(default_factory=dict)
+    contact: _ContactRef
+    data: NotRequired[dict[str, Any]]
 
-    @field_validator("occurredAt")
-    @classmethod
-    def _in_utc_range(cls, value: datetime) -> datetime:
-        # 0001-01-01T00:00+01:00 is a year-0 instant in UTC: PostgreSQL stores it (as BC)
-        # but no reader here can load it back, and the contact's feed failed on it.
-        if value.year in (1, 9999):  # only these can leave the calendar in UTC (offsets < 24 h)
-            try:
-                value.astimezone(UTC)
-            except OverflowError:
-                raise ValueError("must lie between years 1 and 9999 in UTC") from None
-        return value
+
+_RAW: TypeAdapter[_Raw] = TypeAdapter(_Raw)
 
 
 class Envelope:
@@ -71,13 +67,13 @@ class Envelope:
     __slots__ = ("eventId", "domain", "type", "occurredAt", "identifiers", "data", "receipt")
 
     def __init__(self, raw: _Raw, identifiers: dict[str, str], data: BaseModel) -> None:
-        self.eventId = raw.eventId
-        self.domain = raw.domain
-        self.type = raw.type
-        self.occurredAt = raw.occurredAt
+        self.eventId = raw["eventId"]
+        self.domain = raw["domain"]
+        self.type = raw["type"]
+        self.occurredAt = raw["occurredAt"]
         self.identifiers = identifiers
         self.data = data
-        self.receipt = f"{raw.domain}\x1f{raw.eventId}"
+        self.receipt = f"{self.domain}\x1f{self.eventId}"
 
     def __repr__(self) -> str:
         return f"Envelope({self.type} {self.eventId!r} in {self.domain!r})"
@@ -148,22 +144,35 @@ class UnknownType(errors.InvalidInput):
 def parse(raw: dict[str, Any]) -> Envelope:
     """Validate an envelope and its ``data``; raises a DomainError with the DLQ code."""
     try:
-        envelope = _Raw.model_validate(raw)
+        envelope = _RAW.validate_python(raw)
     except ValidationError as e:
         raise errors.InvalidInput(_describe(e)) from None
-    values.domain_slug(envelope.domain)
-    if envelope.type not in EVENT_TYPES:
-        raise UnknownType(f"unknown event type {envelope.type!r}")
-    given = {k: v for k, v in (("userId", envelope.contact.userId), ("email", envelope.contact.email),
-                               ("phoneNumber", envelope.contact.phoneNumber)) if v is not None}
+    occurred_at = envelope["occurredAt"]
+    if occurred_at.year in (1, 9999) and not _in_utc_range(occurred_at):
+        # 0001-01-01T00:00+01:00 is a year-0 instant in UTC: PostgreSQL stores it (as BC)
+        # but no reader here can load it back, and the contact's feed failed on it.
+        raise errors.InvalidInput("occurredAt: must lie between years 1 and 9999 in UTC")
+    values.domain_slug(envelope["domain"])
+    if envelope["type"] not in EVENT_TYPES:
+        raise UnknownType(f"unknown event type {envelope['type']!r}")
+    contact = envelope["contact"]
+    given = {k: contact[k] for k in values.IDENTIFIER_KINDS if contact.get(k) is not None}
     if not given:
         raise errors.InvalidInput("contact needs userId, email or phoneNumber")
     identifiers = handlers.normalise_identifiers(given)
     try:
-        data = _DATA[envelope.type].model_validate(envelope.data)
+        data = _DATA[envelope["type"]].model_validate(envelope.get("data", {}))
     except ValidationError as e:
         raise errors.InvalidInput(_describe(e)) from None
     return Envelope(envelope, identifiers, data)
+
+
+def _in_utc_range(value: datetime) -> bool:
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        return False
+    return True
 
 
 def _describe(error: ValidationError) -> str:
