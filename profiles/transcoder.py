@@ -19,8 +19,7 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import DatetimeAsISO, JSONTranscoder, Mapper, StoredEvent, Transcoding, UUIDAsHex
 from eventsourcing.utils import get_topic
 
-_PLAIN = (str, int, bool, type(None))
-_ORIGINATOR = ("originator_id", "originator_version")
+_PLAIN = frozenset((str, int, bool, type(None)))
 
 
 class _Unplain(Exception):
@@ -48,18 +47,24 @@ class Transcoder(JSONTranscoder):
 
     def encode_state(self, state: dict[str, Any], class_version: int) -> bytes:
         """``encode`` of an event's attributes without its originator id and version, as
-        the library's mapper stores them, in one pass (no copy of the event's dict first)."""
+        the library's mapper stores them."""
+        stored = dict(state)
+        del stored["originator_id"], stored["originator_version"]
+        if class_version > 1:
+            stored["class_version"] = class_version
         try:
-            plain = {key: value if type(value) in _PLAIN else self._plain(value)
-                     for key, value in state.items() if key not in _ORIGINATOR}
-            if class_version > 1:
-                plain["class_version"] = class_version
-            return orjson.dumps(plain)
+            for key, value in stored.items():
+                if type(value) not in _PLAIN:
+                    stored[key] = self._plain(value)  # the same keys: safe while iterating
+            return orjson.dumps(stored)
         except (_Unplain, orjson.JSONEncodeError):
-            stored = {key: value for key, value in state.items() if key not in _ORIGINATOR}
-            if class_version > 1:
-                stored["class_version"] = class_version
-            return super().encode(stored)  # as ``encode`` does
+            return self._library_encode_state(state, class_version)
+
+    def _library_encode_state(self, state: dict[str, Any], class_version: int) -> bytes:
+        stored = {key: value for key, value in state.items() if key not in ("originator_id", "originator_version")}
+        if class_version > 1:
+            stored["class_version"] = class_version
+        return super().encode(stored)  # as ``encode`` does
 
     def _plain(self, value: Any) -> Any:
         """``value`` with every UUID, datetime … turned into its ``_type_`` object, as the
