@@ -20,7 +20,7 @@ from domain.meta import Meta
 from domain.segment import Segment
 from domain.template import Template
 from domain.unit_of_work import UnitOfWork
-from domain.vault import NoteVault
+from domain.vault import KEY_REUSED, NoteVault
 
 # -- identifiers ---------------------------------------------------------------------
 
@@ -170,7 +170,7 @@ def add_note(uow: UnitOfWork, vault: NoteVault, target: Contact, note_id: str, t
     earlier = target.notes.get(note_id)
     if earlier is not None:
         if earlier["author"] != author or _unsealed(vault, note_id, earlier.get("sealed")) != text:
-            raise errors.IdempotencyKeyReused("this Idempotency-Key was used for another note; use a new key per note")
+            raise errors.IdempotencyKeyReused(KEY_REUSED)
         return note_id
     target.check_note_room()
     target.add_note(note_id, vault.seal(note_id, text), author, meta)

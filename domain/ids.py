@@ -1,6 +1,6 @@
 """Name-based (version 5) ids: the same UUIDs as ``uuid.uuid5``, made in half the time.
 
-Activities, identifier claims and keyed sends derive their ids from upstream names, so
+Activities, identifier claims, keyed sends and keyed notes derive their ids from names, so
 a redelivery or a retry finds the same aggregate. ``uuid.uuid5`` spends most of its time
 checking arguments in ``UUID.__init__``; the write path computes one per activity, about
 every other envelope (bench B1).

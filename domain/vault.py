@@ -16,6 +16,8 @@ from typing import Protocol
 
 from domain.errors import IdempotencyKeyReused
 
+KEY_REUSED = "this Idempotency-Key was used for another note; use a new key per note"
+
 
 def seal(text: str, pad: bytes | None = None) -> tuple[bytes, str]:
     """Return (pad, ciphertext as base64), with a fresh pad or the note's ``pad`` already
@@ -25,7 +27,7 @@ def seal(text: str, pad: bytes | None = None) -> tuple[bytes, str]:
     if pad is None:
         pad = secrets.token_bytes(len(plain))
     elif len(pad) != len(plain):
-        raise IdempotencyKeyReused("this Idempotency-Key was used for another note; use a new key per note")
+        raise IdempotencyKeyReused(KEY_REUSED)
     return pad, base64.b64encode(bytes(a ^ b for a, b in zip(plain, pad, strict=True))).decode()
 
 
