@@ -58,6 +58,7 @@ class Contact(Aggregate):
         self.variables: dict[str, Any] = {k: v for k, v in variables.items() if v is not None}
         self.subscriptions = {c: _blank_subscription() for c in values.CHANNELS}
         self.notes: dict[str, dict[str, Any]] = {}
+        self.deleted_notes: list[str] = []
         self.removed = False
         self.created_method = method
         self.updated_method = method
@@ -164,6 +165,9 @@ class Contact(Aggregate):
 
         def apply_to(self, contact: Contact) -> None:
             contact.notes.pop(self.note_id, None)
+            # Kept so a late retry of the keyed request that added it does not add it
+            # back. A contact snapshotted before this list existed starts one here.
+            vars(contact).setdefault("deleted_notes", []).append(self.note_id)
 
     # -- commands -------------------------------------------------------------------
 

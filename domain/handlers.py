@@ -167,6 +167,9 @@ def add_note(uow: UnitOfWork, vault: NoteVault, target: Contact, note_id: str, t
     values.note_text(text)
     author = values.short_text("author", author or "unknown", 200)
     target.ensure_present()
+    if note_id in getattr(target, "deleted_notes", ()):  # absent from contacts snapshotted before it
+        raise errors.IdempotencyKeyReused("the note this Idempotency-Key added was deleted since; "
+                                          "use a new key to add it again")
     earlier = target.notes.get(note_id)
     if earlier is not None:
         if earlier["author"] != author or _unsealed(vault, note_id, earlier.get("sealed")) != text:

@@ -77,6 +77,10 @@ def test_a_note_retried_with_its_idempotency_key_is_added_once(api, domain):
 
     other_key = add("note-2", "Call after 5pm")  # a new key is a new note, even with the same text
     assert other_key.status_code == 201 and other_key.json()["id"] != first.json()["id"]
+    assert api.delete(f"{base}/{other_key.json()['id']}").status_code == 204
+    late = add("note-2", "Call after 5pm")  # a retry arriving after the note was deleted
+    assert late.status_code == 409 and problem_code(late) == "idempotency_key_reused"
+    assert [n["id"] for n in api.get(base).json()["items"]] == [first.json()["id"]]  # deleted stays deleted
     other_contact = api.contact(domain, email="bo@example.com")
     elsewhere = api.post(f"/v1/domains/{domain}/contacts/{other_contact['id']}/notes",
                          json={"text": "Call after 5pm", "author": "Kati"}, headers={"Idempotency-Key": "note-1"})

@@ -77,3 +77,16 @@ def test_removing_a_contact_destroys_its_notes_texts(memory_app, ann):
     (sealed,) = [e.sealed_text for e in new_events(memory_app, 0) if hasattr(e, "sealed_text")]
     memory_app.remove_contact("shop", ann, AT)
     assert memory_app.read_note(note_id, sealed) is None
+
+
+def test_a_contact_snapshotted_before_deleted_notes_were_kept_still_takes_keyed_notes(memory_app, ann):
+    """Contacts restored from older snapshots have no ``deleted_notes``: deleting a note
+    starts the list, and a late retry of its keyed request is refused, not re-added."""
+    contact = memory_app.repository.get(ann)
+    del vars(contact)["deleted_notes"]  # as restored from a snapshot taken before the list
+    note_id, _ = memory_app.add_note("shop", ann, "Call on Monday", "joe", AT, idempotency_key="k-1")
+    assert memory_app.add_note("shop", ann, "Call on Monday", "joe", AT, idempotency_key="k-1")[0] == note_id
+    memory_app.delete_note("shop", ann, note_id, AT)
+    with pytest.raises(errors.IdempotencyKeyReused):
+        memory_app.add_note("shop", ann, "Call on Monday", "joe", AT, idempotency_key="k-1")
+    assert memory_app.repository.get(ann).notes == {}
