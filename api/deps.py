@@ -271,7 +271,7 @@ NoteIdempotencyKey = Annotated[str | None, Header(
     alias="Idempotency-Key", min_length=1, max_length=200,
     description="A new unique string (a UUID) per note. A retry with the same key answers 201 with the note the "
                 "first request added, marked `Idempotent-Replayed: true`, and adds nothing again; the same key with "
-                "another text or author is 409 `idempotency_key_reused`.")]
+                "another text or author, or after the note was deleted, is 409 `idempotency_key_reused`.")]
 IdempotencyKey = Annotated[str | None, Header(
     alias="Idempotency-Key", min_length=1, max_length=200,
     description="A new unique string (a UUID) per send. A retry with the same key (after a timeout, say) "
