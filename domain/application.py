@@ -12,13 +12,14 @@ from functools import partial
 from typing import Any, ClassVar
 from uuid import UUID, uuid4
 
-from eventsourcing.application import Application
+from eventsourcing.application import Application, LRUCache
 from eventsourcing.persistence import ProcessRecorder, Tracking
 
 from domain import errors, handlers, ingest, rendering, values
 from domain.contact import Contact
 from domain.message import Message
 from domain.meta import Meta
+from domain.recent import RecentAggregates
 from domain.segment import Segment
 from domain.template import Template
 from domain.unit_of_work import BatchResult, Command, UnitOfWork, run_batch
@@ -42,6 +43,8 @@ class ContactProfiles(Application[UUID]):
     def __init__(self, env: dict[str, str] | None = None, vault: NoteVault | None = None,
                  render: rendering.Render = rendering.render) -> None:
         super().__init__(env)
+        if isinstance(self.repository.cache, LRUCache):
+            self.repository.cache = RecentAggregates(self.repository.cache.maxsize)
         self.vault: NoteVault = vault or InMemoryVault()
         self.render = render
         self._write_lock = threading.RLock()
