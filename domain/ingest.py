@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal, NotRequired
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import AfterValidator, AwareDatetime, ConfigDict, Field, TypeAdapter, ValidationError
 from typing_extensions import TypedDict  # pydantic reads typing's TypedDict only from Python 3.12
 
 from domain import errors, handlers, values
@@ -26,10 +26,6 @@ EVENT_TYPES = (
     "blacklist.added", "blacklist.removed", "message.status", "activity",
 )
 _activity_id = NameIds("https://contact-profiles/activity")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 # The envelope itself is read as typed dicts, not models: validated the same, without
@@ -66,7 +62,7 @@ class Envelope:
 
     __slots__ = ("eventId", "domain", "type", "occurredAt", "identifiers", "data", "receipt")
 
-    def __init__(self, raw: _Raw, identifiers: dict[str, str], data: BaseModel) -> None:
+    def __init__(self, raw: _Raw, identifiers: dict[str, str], data: dict[str, Any]) -> None:
         self.eventId = raw["eventId"]
         self.domain = raw["domain"]
         self.type = raw["type"]
@@ -79,52 +75,73 @@ class Envelope:
         return f"Envelope({self.type} {self.eventId!r} in {self.domain!r})"
 
 
-class UpsertData(_Strict):
-    userId: str | None = None
-    email: str | None = None
-    phoneNumber: str | None = None
-    firstName: str | None = None
-    lastName: str | None = None
-    language: str | None = None
-    timezone: str | None = None
-    birthday: date | None = None
-    avatarLink: str | None = None
-    variables: dict[str, Any] = Field(default_factory=dict)
+# ``data`` is read as a typed dict too, one per envelope type: only the keys given are
+# present (what an upsert changes), and no model object is built (~2 %, bench B1).
+_STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
+Channel = Literal["email", "sms", "webPush", "telegram", "viber"]
 
 
-class VariablesData(_Strict):
+class UpsertData(TypedDict, total=False):
+    __pydantic_config__ = _STRICT  # type: ignore[misc]
+
+    userId: str | None
+    email: str | None
+    phoneNumber: str | None
+    firstName: str | None
+    lastName: str | None
+    language: str | None
+    timezone: str | None
+    birthday: date | None
+    avatarLink: str | None
     variables: dict[str, Any]
 
 
-class SubscriptionData(_Strict):
-    channel: Literal["email", "sms", "webPush", "telegram", "viber"]
+class VariablesData(TypedDict):
+    __pydantic_config__ = _STRICT  # type: ignore[misc]
+
+    variables: dict[str, Any]
+
+
+class RemovedData(TypedDict):
+    __pydantic_config__ = _STRICT  # type: ignore[misc]
+
+
+class SubscriptionData(TypedDict):
+    __pydantic_config__ = _STRICT  # type: ignore[misc]
+
+    channel: Channel
     status: Literal["subscribed", "unsubscribed", "none"]
-    address: Annotated[str, Field(min_length=1, max_length=512)] | None = None
-    reason: Annotated[str, Field(max_length=500)] | None = None
+    address: NotRequired[Annotated[str, Field(min_length=1, max_length=512)] | None]
+    reason: NotRequired[Annotated[str, Field(max_length=500)] | None]
 
 
-class BlacklistData(_Strict):
-    channel: Literal["email", "sms", "webPush", "telegram", "viber"]
-    reason: Literal["manual", "hardBounce", "complaint", "listUnsubscribe"] = "manual"
+class BlacklistData(TypedDict):
+    __pydantic_config__ = _STRICT  # type: ignore[misc]
+
+    channel: Channel
+    reason: NotRequired[Literal["manual", "hardBounce", "complaint", "listUnsubscribe"]]
 
 
-class StatusData(_Strict):
+class StatusData(TypedDict):
+    __pydantic_config__ = _STRICT  # type: ignore[misc]
+
     messageId: UUID
     status: Literal[DELIVERY_STATUSES]  # type: ignore[valid-type]
-    hard: bool = False
+    hard: NotRequired[bool]
 
 
-class ActivityData(_Strict):
+def _parseable(value: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return values.json_document("properties", value)
+    except errors.InvalidInput as e:
+        raise ValueError(e.detail) from None
+
+
+class ActivityData(TypedDict):
+    __pydantic_config__ = _STRICT  # type: ignore[misc]
+
     name: Annotated[str, Field(min_length=1, max_length=100)]
-    properties: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("properties")
-    @classmethod
-    def _parseable(cls, value: dict[str, Any]) -> dict[str, Any]:
-        try:
-            return values.json_document("properties", value)
-        except errors.InvalidInput as e:
-            raise ValueError(e.detail) from None
+    properties: NotRequired[Annotated[dict[str, Any], AfterValidator(_parseable)]]
 
 
 class Duplicate:
@@ -161,7 +178,7 @@ def parse(raw: dict[str, Any]) -> Envelope:
         raise errors.InvalidInput("contact needs userId, email or phoneNumber")
     identifiers = handlers.normalise_identifiers(given)
     try:
-        data = _DATA[envelope["type"]].model_validate(envelope.get("data", {}))
+        data = _DATA[envelope["type"]].validate_python(envelope.get("data", {}))
     except ValidationError as e:
         raise errors.InvalidInput(_describe(e)) from None
     return Envelope(envelope, identifiers, data)
@@ -181,15 +198,15 @@ def _describe(error: ValidationError) -> str:
     )
 
 
-_DATA: dict[str, type[BaseModel]] = {
-    "contact.upserted": UpsertData,
-    "contact.variables_set": VariablesData,
-    "contact.removed": _Strict,
-    "subscription.changed": SubscriptionData,
-    "blacklist.added": BlacklistData,
-    "blacklist.removed": BlacklistData,
-    "message.status": StatusData,
-    "activity": ActivityData,
+_DATA: dict[str, TypeAdapter[Any]] = {
+    "contact.upserted": TypeAdapter(UpsertData),
+    "contact.variables_set": TypeAdapter(VariablesData),
+    "contact.removed": TypeAdapter(RemovedData),
+    "subscription.changed": TypeAdapter(SubscriptionData),
+    "blacklist.added": TypeAdapter(BlacklistData),
+    "blacklist.removed": TypeAdapter(BlacklistData),
+    "message.status": TypeAdapter(StatusData),
+    "activity": TypeAdapter(ActivityData),
 }
 
 
@@ -201,7 +218,7 @@ def prefetch(uow: UnitOfWork, envelopes: list[Envelope]) -> None:
     ids: list[UUID] = []
     for envelope in envelopes:
         ids.extend(claim_id(envelope.domain, k, v) for k, v in envelope.identifiers.items())
-        if isinstance(envelope.data, UpsertData):
+        if envelope.type == "contact.upserted":
             ids.extend(claim_id(envelope.domain, k, v) for k, v in _new_identifiers(envelope.data).items())
     uow.prefetch(ids)
     owners = {a.contact_id for a in uow.aggregates.values() if isinstance(a, IdentifierClaim) and a.contact_id}
@@ -213,7 +230,7 @@ def _new_identifiers(data: UpsertData) -> dict[str, str]:
     then claimed): prefetched too, else each is one SELECT. Invalid ones are left to apply."""
     found: dict[str, str] = {}
     for kind in values.IDENTIFIER_KINDS:
-        value = getattr(data, kind)
+        value = data.get(kind)
         if isinstance(value, str):
             try:
                 found.update(handlers.normalise_identifiers({kind: value}))
@@ -225,46 +242,72 @@ def _new_identifiers(data: UpsertData) -> dict[str, str]:
 def apply(uow: UnitOfWork, envelope: Envelope, meta: Meta) -> UUID:
     """Apply one validated envelope; returns the contact id it touched."""
     domain = envelope.domain
-    data = envelope.data
+    data: Any = envelope.data
     identifiers = envelope.identifiers
     target = handlers.resolve(uow, domain, identifiers)
-    if isinstance(data, UpsertData):
-        fields = data.model_dump(exclude_unset=True, exclude={"variables"})
-        if "birthday" in fields and fields["birthday"] is not None:
+    if envelope.type == "contact.upserted":
+        fields = dict(data)
+        variables = fields.pop("variables", {})
+        if fields.get("birthday") is not None:
             fields["birthday"] = fields["birthday"].isoformat()
         if target is None:
-            created = handlers.create_contact(uow, domain, {**identifiers, **fields}, data.variables, meta)
+            created = handlers.create_contact(uow, domain, {**identifiers, **fields}, variables, meta)
             return created.id
         missing = {k: v for k, v in identifiers.items() if k not in target.identifiers}
-        handlers.update_contact(uow, target, {**missing, **fields}, data.variables, meta)
+        handlers.update_contact(uow, target, {**missing, **fields}, variables, meta)
         return target.id
     if target is None:
         raise errors.ContactNotFound("no contact has these identifiers")
     missing = {k: v for k, v in identifiers.items() if k not in target.identifiers}
     if missing:
         handlers.update_contact(uow, target, missing, None, meta)
-    _apply_to(uow, envelope, data, target, meta)
+    _APPLY[envelope.type](uow, envelope, data, target, meta)
     return target.id
 
 
-def _apply_to(uow: UnitOfWork, envelope: Envelope, data: BaseModel, target: Contact, meta: Meta) -> None:
-    if isinstance(data, VariablesData):
-        handlers.update_contact(uow, target, {}, data.variables, meta)
-    elif envelope.type == "contact.removed":
-        handlers.remove_contact(uow, target, meta)
-    elif isinstance(data, SubscriptionData):
-        handlers.change_subscription(
-            uow, target, data.channel, data.status, meta, confirmed=True, address=data.address,
-            reason=data.reason, own_action=True,
-        )
-    elif isinstance(data, BlacklistData) and envelope.type == "blacklist.added":
-        target.blacklist(data.channel, data.reason, meta)
-    elif isinstance(data, BlacklistData):
-        target.unblacklist(data.channel, data.reason, meta)
-    elif isinstance(data, StatusData):
-        handlers.record_message_status(uow, envelope.domain, target, data.messageId, data.status, data.hard, meta)
-    elif isinstance(data, ActivityData):
-        # Its id comes from the eventId, whose receipt is stored in the same transaction:
-        # a redelivery is caught by the receipt (and the primary key), so no look-up here.
-        activity_id = _activity_id(envelope.receipt)
-        uow.record(Activity.recorded(activity_id, envelope.domain, target.id, data.name, data.properties, meta))
+def _variables_set(uow: UnitOfWork, envelope: Envelope, data: VariablesData, target: Contact, meta: Meta) -> None:
+    handlers.update_contact(uow, target, {}, data["variables"], meta)
+
+
+def _removed(uow: UnitOfWork, envelope: Envelope, data: RemovedData, target: Contact, meta: Meta) -> None:
+    handlers.remove_contact(uow, target, meta)
+
+
+def _subscription_changed(uow: UnitOfWork, envelope: Envelope, data: SubscriptionData, target: Contact,
+                          meta: Meta) -> None:
+    handlers.change_subscription(
+        uow, target, data["channel"], data["status"], meta, confirmed=True, address=data.get("address"),
+        reason=data.get("reason"), own_action=True,
+    )
+
+
+def _blacklist_added(uow: UnitOfWork, envelope: Envelope, data: BlacklistData, target: Contact, meta: Meta) -> None:
+    target.blacklist(data["channel"], data.get("reason", "manual"), meta)
+
+
+def _blacklist_removed(uow: UnitOfWork, envelope: Envelope, data: BlacklistData, target: Contact, meta: Meta) -> None:
+    target.unblacklist(data["channel"], data.get("reason", "manual"), meta)
+
+
+def _message_status(uow: UnitOfWork, envelope: Envelope, data: StatusData, target: Contact, meta: Meta) -> None:
+    handlers.record_message_status(uow, envelope.domain, target, data["messageId"], data["status"],
+                                   data.get("hard", False), meta)
+
+
+def _activity(uow: UnitOfWork, envelope: Envelope, data: ActivityData, target: Contact, meta: Meta) -> None:
+    # Its id comes from the eventId, whose receipt is stored in the same transaction:
+    # a redelivery is caught by the receipt (and the primary key), so no look-up here.
+    activity_id = _activity_id(envelope.receipt)
+    uow.record(Activity.recorded(activity_id, envelope.domain, target.id, data["name"],
+                                 data.get("properties", {}), meta))
+
+
+_APPLY: dict[str, Any] = {
+    "contact.variables_set": _variables_set,
+    "contact.removed": _removed,
+    "subscription.changed": _subscription_changed,
+    "blacklist.added": _blacklist_added,
+    "blacklist.removed": _blacklist_removed,
+    "message.status": _message_status,
+    "activity": _activity,
+}
