@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -50,6 +51,16 @@ def _same(a, b):
     if isinstance(a, list):
         return isinstance(b, list) and len(a) == len(b) and all(map(_same, a, b))
     return type(a) is type(b) and a == b
+
+
+_offsets = st.timedeltas(min_value=timedelta(hours=-23, minutes=-59), max_value=timedelta(hours=23, minutes=59))
+
+
+@given(st.datetimes(timezones=st.none() | st.timezones() | st.builds(timezone, _offsets)))
+def test_a_datetime_is_stored_as_the_library_spells_it(moment):
+    """Every zone's spelling, offsets of seconds (old local mean times) included."""
+    assert json.loads(FAST.encode({"at": moment})) == json.loads(LIBRARY.encode({"at": moment}))
+    assert json.loads(FAST.encode({"at": moment}))["at"]["_data_"] == moment.isoformat()
 
 
 @given(st.dictionaries(_keys, _states, max_size=6))
