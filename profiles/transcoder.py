@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 from uuid import UUID
 
@@ -121,7 +122,13 @@ class StateMapper(Mapper[UUID]):
         if self.compressor or self.cipher or not isinstance(transcoder, Transcoder):
             return super().to_stored_event(domain_event)
         state = vars(domain_event)
-        kind = type(domain_event)
-        return StoredEvent(originator_id=state["originator_id"], originator_version=state["originator_version"],
-                           topic=get_topic(kind),
-                           state=transcoder.encode_state(state, getattr(kind, "class_version", 1)))
+        topic, class_version = _stored_as(type(domain_event))
+        return StoredEvent(state["originator_id"], state["originator_version"], topic,
+                           transcoder.encode_state(state, class_version))
+
+
+@cache
+def _stored_as(kind: type) -> tuple[str, int]:
+    """An event class's topic and version, looked up once: a class without a
+    ``class_version`` answers ``getattr`` by raising (and formatting) an AttributeError."""
+    return get_topic(kind), getattr(kind, "class_version", 1)
