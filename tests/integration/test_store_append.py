@@ -72,3 +72,25 @@ def test_many_aggregates_are_read_in_one_call(container):
     assert set(found) == {a, b}
     assert [e.originator_version for e in found[a]] == [1, 2, 3]
     assert found[b][0].state == b'{"n": 1}'
+
+
+@pytest.mark.parametrize(("build", "cast", "values"), [
+    ("uuids", "uuid[]", [uuid.uuid4(), uuid.UUID(int=0), uuid.UUID(int=2**128 - 1)]),
+    ("int8s", "bigint[]", [0, 1, -1, 2**63 - 1, -(2**63)]),
+    ("texts", "text[]", ["", "a", "é€😀", "x" * 5000, "shop\x1fevt-1"]),
+    ("byteas", "bytea[]", [b"", b"\x00\xff", b'{"a": 1}' * 100]),
+    ("texts", "text[]", []),
+])
+def test_arrays_built_at_once_read_back_as_the_lists_they_came_from(database_url, build, cast, values):
+    """The batch's parameters (``profiles.arrays``) are the very arrays psycopg sends."""
+    import psycopg
+
+    from profiles import arrays
+
+    with psycopg.connect(database_url) as conn, conn.cursor() as curs:
+        arrays.use(curs)
+        built = getattr(arrays, build)(values)
+        curs.execute(f"SELECT %b::{cast}, %b::{cast} = %b::{cast}", (built, built, values))
+        got, same_as_psycopg = curs.fetchone()
+    assert [bytes(v) if isinstance(v, memoryview) else v for v in got] == values
+    assert same_as_psycopg
