@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import ProgrammingError, StoredEvent
 from eventsourcing.postgres import PostgresDatastore, PostgresProcessRecorder
 from psycopg import Cursor
-from psycopg.rows import DictRow
+from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Identifier
 
 from domain import vault
@@ -98,6 +98,17 @@ class ProfilesRecorder(PostgresProcessRecorder):
             arrays.texts([e.topic for e in stored_events]),
             arrays.byteas([e.state for e in stored_events]),
         ), prepare=True)
+
+    def _fetch_ids_after_insert_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent],
+                                       **kwargs: Any) -> Sequence[int] | None:
+        # The library's, with the ids read as tuples: a dict per inserted row was ~1 % of
+        # the write path (bench B1).
+        curs.row_factory = tuple_row  # type: ignore[assignment]
+        ids = [row[0] for row in curs.fetchall()]
+        if len(ids) != len(stored_events):
+            msg = f"Couldn't get all notification IDs (got {len(ids)}, expected {len(stored_events)})"
+            raise ProgrammingError(msg)
+        return ids
 
     def _insert_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         super()._insert_events(curs, stored_events, **kwargs)

@@ -76,7 +76,7 @@ class Transcoder(JSONTranscoder):
         if kind is datetime and self._inline_datetime:
             return {"_type_": "datetime_iso", "_data_": _isoformat(value)}
         if kind is UUID and self._inline_uuid:
-            return {"_type_": "uuid_hex", "_data_": value.hex}
+            return {"_type_": "uuid_hex", "_data_": value.int.to_bytes(16).hex()}  # ``.hex``, twice as fast
         if kind is dict:
             copy = None
             for key, item in value.items():
@@ -89,7 +89,10 @@ class Transcoder(JSONTranscoder):
                     copy[key] = plain
             return value if copy is None else copy
         if kind is list or kind is tuple:
-            return [self._plain(item) for item in value]
+            for item in value:
+                if type(item) not in _PLAIN:
+                    return [self._plain(item) for item in value]
+            return value  # orjson writes a tuple as the library does: an array
         if kind is float:
             if not math.isfinite(value):
                 raise _Unplain  # the library writes NaN/Infinity; orjson would write null
