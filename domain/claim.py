@@ -14,7 +14,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain.ids import NameIds
-from domain.meta import Meta, Recorded, RecordedCreation
+from domain.meta import Meta, Recorded, RecordedCreation, created
 
 _claim_ids = NameIds("https://contact-profiles/identifier-claim")
 
@@ -51,15 +51,8 @@ class IdentifierClaim(Aggregate):
 
     @classmethod
     def claim(cls, domain: str, kind: str, value: str, contact_id: UUID, meta: Meta) -> IdentifierClaim:
-        return cls._create(
-            cls.Claimed,
-            id=claim_id(domain, kind, value),
-            domain=domain,
-            kind=kind,
-            value=value,
-            contact_id=contact_id,
-            **meta.fields(),
-        )
+        return created(cls, cls.Claimed, claim_id(domain, kind, value), meta,
+                       domain=domain, kind=kind, value=value, contact_id=contact_id)
 
     def reclaim(self, contact_id: UUID, meta: Meta) -> None:
         self.trigger_event(self.Reclaimed, contact_id=contact_id, **meta.fields())

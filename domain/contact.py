@@ -13,7 +13,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain import errors, values
-from domain.meta import Meta, Recorded, RecordedCreation
+from domain.meta import Meta, Recorded, RecordedCreation, created
 
 MAX_NOTES = 5
 
@@ -183,14 +183,12 @@ class Contact(Aggregate):
     ) -> Contact:
         if not identifiers:
             raise errors.InvalidInput("a contact needs a userId, email or phoneNumber")
-        return cls._create(
-            cls.Created,
-            id=contact_id,
+        return created(
+            cls, cls.Created, contact_id, meta,
             domain=domain,
             identifiers=identifiers,
             info={k: v for k, v in info.items() if v is not None},
             variables={k: v for k, v in variables.items() if v is not None},
-            **meta.fields(),
         )
 
     def ensure_present(self) -> None:

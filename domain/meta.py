@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
+from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
+from eventsourcing.utils import get_topic
 
 from domain.errors import InvalidInput
 from domain.values import METHODS
+
+A = TypeVar("A", bound=Aggregate)
 
 
 def utcnow() -> datetime:
@@ -44,6 +48,23 @@ class Meta:
 
     def fields(self) -> dict[str, Any]:
         return {"method": self.method, "actor": self.actor, "timestamp": self.occurred_at}
+
+
+def created(aggregate_class: type[A], event_class: type[Any], originator_id: UUID | None, meta: Meta,
+            **fields: Any) -> A:
+    """What ``aggregate_class._create(event_class, id=originator_id, **fields, **meta.fields())``
+    does, less the steps these aggregates never need (an explicit topic, arguments for
+    ``create_id``, copies of the arguments): a third of a new identifier claim's cost.
+    Used where the write path creates aggregates in bulk: contacts and their claims
+    (bench B1)."""
+    event = event_class(
+        originator_topic=get_topic(aggregate_class), originator_id=originator_id or uuid4(),
+        originator_version=aggregate_class.INITIAL_VERSION, timestamp=meta.occurred_at,
+        method=meta.method, actor=meta.actor, **fields,
+    )
+    aggregate: A = event.mutate(None)
+    aggregate.pending_events.append(event)
+    return aggregate
 
 
 class Recorded(Aggregate.Event):

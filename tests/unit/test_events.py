@@ -76,3 +76,22 @@ def test_kafka_events_keep_the_upstream_time(memory_app):
     created = memory_app.contact("shop", contact_id)
     assert created.created_on == datetime(2025, 6, 1, 5, tzinfo=UTC)
     assert created.created_method == "kafka"
+
+
+def test_contacts_and_claims_are_created_as_the_library_creates_aggregates():
+    """``meta.created``, the write path's shortcut, records the very event ``_create`` does."""
+    contact_id = uuid4()
+    quick = contact.Contact.create("shop", {"email": "ann@example.com"}, {"firstName": "Ann"}, {"n": 1}, AT,
+                                   contact_id=contact_id)
+    library = contact.Contact._create(contact.Contact.Created, id=contact_id, domain="shop",
+                                      identifiers={"email": "ann@example.com"}, info={"firstName": "Ann"},
+                                      variables={"n": 1}, **AT.fields())
+    taken = claim.IdentifierClaim.claim("shop", "email", "ann@example.com", contact_id, AT)
+    taken_by_library = claim.IdentifierClaim._create(
+        claim.IdentifierClaim.Claimed, id=taken.id, domain="shop", kind="email", value="ann@example.com",
+        contact_id=contact_id, **AT.fields())
+    for ours, theirs in ((quick, library), (taken, taken_by_library)):
+        assert ours == theirs
+        assert [vars(e) for e in ours.pending_events] == [vars(e) for e in theirs.pending_events]
+    assert contact.Contact.create("shop", {"userId": "u-1"}, {}, {}, AT).id != contact.Contact.create(
+        "shop", {"userId": "u-1"}, {}, {}, AT).id  # a new id each time, as create_id gives
