@@ -104,10 +104,11 @@ class UnitOfWork:
         return aggregate if isinstance(aggregate, kind) else None
 
     def add(self, aggregate: A) -> A:
-        self.absent.discard(aggregate.id)
-        known = self.aggregates.get(aggregate.id)
-        self._touched.setdefault(aggregate.id, 0 if known is None else len(known.pending_events))
-        self.aggregates[aggregate.id] = aggregate
+        aggregate_id = aggregate.id
+        self.absent.discard(aggregate_id)
+        known = self.aggregates.get(aggregate_id)
+        self._touched.setdefault(aggregate_id, 0 if known is None else len(known.pending_events))
+        self.aggregates[aggregate_id] = aggregate
         return aggregate
 
     def record(self, event: Any) -> None:
