@@ -80,7 +80,7 @@ class Envelope:
 # ``data`` is read as a typed dict too, one per envelope type: only the keys given are
 # present (what an upsert changes), and no model object is built (~2 %, bench B1).
 _STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
-Channel = Literal["email", "sms", "webPush", "telegram", "viber"]
+_Channel = Literal["email", "sms", "webPush", "telegram", "viber"]
 
 
 class UpsertData(TypedDict, total=False):
@@ -111,7 +111,7 @@ class RemovedData(TypedDict):
 class SubscriptionData(TypedDict):
     __pydantic_config__ = _STRICT  # type: ignore[misc]
 
-    channel: Channel
+    channel: _Channel
     status: Literal["subscribed", "unsubscribed", "none"]
     address: NotRequired[Annotated[str, Field(min_length=1, max_length=512)] | None]
     reason: NotRequired[Annotated[str, Field(max_length=500)] | None]
@@ -120,7 +120,7 @@ class SubscriptionData(TypedDict):
 class BlacklistData(TypedDict):
     __pydantic_config__ = _STRICT  # type: ignore[misc]
 
-    channel: Channel
+    channel: _Channel
     reason: NotRequired[Literal["manual", "hardBounce", "complaint", "listUnsubscribe"]]
 
 
