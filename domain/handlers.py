@@ -92,12 +92,15 @@ def contact(uow: UnitOfWork, domain: str, contact_id: UUID) -> Contact:
     return found
 
 
+_KNOWN_FIELDS = frozenset(values.IDENTIFIER_KINDS) | frozenset(values.INFO_FIELDS)
+
+
 def _split_fields(fields: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    unknown = set(fields) - set(values.IDENTIFIER_KINDS) - set(values.INFO_FIELDS)
-    read_only = unknown & values.READ_ONLY_FIELDS
-    if read_only:
-        raise errors.ReadOnlyField(f"{', '.join(sorted(read_only))} cannot be changed")
+    unknown = fields.keys() - _KNOWN_FIELDS
     if unknown:
+        read_only = unknown & values.READ_ONLY_FIELDS
+        if read_only:
+            raise errors.ReadOnlyField(f"{', '.join(sorted(read_only))} cannot be changed")
         raise errors.InvalidInput(f"unknown fields {', '.join(sorted(unknown))}")
     identifiers = {k: fields[k] for k in values.IDENTIFIER_KINDS if k in fields}
     info = {k: values.info_field(k, fields[k]) for k in values.INFO_FIELDS if k in fields}

@@ -283,7 +283,8 @@ def json_document(name: str, value: Any, depth: int = 0) -> Any:
             raise InvalidInput(f"{name} is nested deeper than {MAX_PROPERTY_DEPTH} levels")
         items = value.items() if isinstance(value, dict) else enumerate(value)
         for key, item in items:
-            json_document(f"{name}.{key}", item, depth + 1)
+            if isinstance(item, float | dict | list):  # nothing else can be wrong: no name built
+                json_document(f"{name}.{key}", item, depth + 1)
     return value
 
 
