@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
-from eventsourcing.utils import get_topic
+from eventsourcing.utils import get_topic, resolve_topic
 
 from domain.errors import InvalidInput
 from domain.values import METHODS
@@ -77,3 +79,29 @@ class Recorded(Aggregate.Event):
 class RecordedCreation(Aggregate.Created):
     method: str
     actor: str
+
+    def mutate(self, aggregate: Any) -> Any:
+        """The aggregate this event creates, built as ``CanInitAggregate.mutate`` builds it
+        but with the names its ``__init__`` takes looked up once per class: the library
+        inspects and filters them out of the event on every creation, 4 µs of a new
+        identifier claim's 7.5 (bench B1), and again for every aggregate read back."""
+        assert aggregate is None
+        aggregate_class = resolve_topic(self.originator_topic)
+        state = vars(self)
+        made = aggregate_class.__new__(aggregate_class)
+        made.__base_init__(self.originator_id, self.originator_version, self.timestamp)
+        init_names, takes_id = _init_names(aggregate_class)
+        kwargs = {name: state[name] for name in init_names if name in state}
+        if takes_id:
+            kwargs["id"] = self.originator_id
+        made.__init__(**kwargs)
+        self.apply(made)
+        return made
+
+
+@cache
+def _init_names(aggregate_class: type) -> tuple[tuple[str, ...], bool]:
+    """The parameters ``aggregate_class.__init__`` takes from its created event, and
+    whether it takes the aggregate's id too (as the library passes it)."""
+    names = tuple(inspect.signature(aggregate_class.__init__).parameters)
+    return tuple(n for n in names if n not in ("self", "id")), "id" in names

@@ -6,6 +6,8 @@ import inspect
 from datetime import UTC, datetime
 from uuid import uuid4
 
+from eventsourcing.domain import CanInitAggregate
+
 from domain import activity, claim, clock, contact, ingest, message, segment, template
 from domain.meta import Meta, Recorded, RecordedCreation
 from domain.values import METHODS
@@ -79,7 +81,8 @@ def test_kafka_events_keep_the_upstream_time(memory_app):
 
 
 def test_contacts_and_claims_are_created_as_the_library_creates_aggregates():
-    """``meta.created``, the write path's shortcut, records the very event ``_create`` does."""
+    """``meta.created`` and ``RecordedCreation.mutate``, the write path's shortcuts, record
+    the very event ``_create`` does and build the very aggregate."""
     contact_id = uuid4()
     quick = contact.Contact.create("shop", {"email": "ann@example.com"}, {"firstName": "Ann"}, {"n": 1}, AT,
                                    contact_id=contact_id)
@@ -93,5 +96,8 @@ def test_contacts_and_claims_are_created_as_the_library_creates_aggregates():
     for ours, theirs in ((quick, library), (taken, taken_by_library)):
         assert ours == theirs
         assert [vars(e) for e in ours.pending_events] == [vars(e) for e in theirs.pending_events]
+        # Built from its event as the library's own mutate builds it (also on every read).
+        (event,) = ours.pending_events
+        assert event.mutate(None) == CanInitAggregate.mutate(event, None)
     assert contact.Contact.create("shop", {"userId": "u-1"}, {}, {}, AT).id != contact.Contact.create(
         "shop", {"userId": "u-1"}, {}, {}, AT).id  # a new id each time, as create_id gives
