@@ -8,7 +8,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from eventsourcing.persistence import ProgrammingError, StoredEvent
@@ -119,6 +120,14 @@ class ProfilesRecorder(PostgresProcessRecorder):
             arrays.use(curs)
             curs.execute(self.insert_receipts_statement, (arrays.texts(list(receipts)),), prepare=True)
 
+    @contextmanager
+    def _lookup(self) -> Iterator[Cursor[DictRow]]:
+        """A read-only cursor for a batch look-up by a list: binary arrays, index probes."""
+        with self.datastore.transaction(commit=False) as curs:
+            arrays.use(curs)
+            curs.execute(_INDEX_ONLY)
+            yield curs
+
     def select_events_many(self, originator_ids: Sequence[Any]) -> dict[Any, list[StoredEvent]]:
         """The stored events of many aggregates in one round trip (a batch's cache misses).
         Ids with no events are absent from the answer."""
@@ -126,9 +135,7 @@ class ProfilesRecorder(PostgresProcessRecorder):
         if not originator_ids:
             return found
         ids = self._ids(list(dict.fromkeys(originator_ids)))
-        with self.datastore.transaction(commit=False) as curs:
-            arrays.use(curs)
-            curs.execute(_INDEX_ONLY)
+        with self._lookup() as curs:
             if not self._has_snapshots:
                 curs.execute("SELECT to_regclass(%s) IS NOT NULL AS present", (self.snapshots_regclass,))
                 self._has_snapshots = bool(curs.fetchone()["present"])
@@ -144,9 +151,7 @@ class ProfilesRecorder(PostgresProcessRecorder):
 
     def max_versions(self, originator_ids: Sequence[Any]) -> dict[Any, int]:
         """Each aggregate's stored version, in one round trip (a batch's staleness check)."""
-        with self.datastore.transaction(commit=False) as curs:
-            arrays.use(curs)
-            curs.execute(_INDEX_ONLY)
+        with self._lookup() as curs:
             curs.execute(self.max_versions_statement, (self._ids(list(dict.fromkeys(originator_ids))),), prepare=True)
             return {row["originator_id"]: row["version"] for row in curs.fetchall()}
 
@@ -159,9 +164,7 @@ class ProfilesRecorder(PostgresProcessRecorder):
             return curs.rowcount
 
     def select_receipts(self, keys: list[str]) -> list[str]:
-        with self.datastore.transaction(commit=False) as curs:
-            arrays.use(curs)
-            curs.execute(_INDEX_ONLY)
+        with self._lookup() as curs:
             curs.execute(self.select_receipts_statement, (arrays.texts(keys),), prepare=True)
             return [row["key"] for row in curs.fetchall()]
 

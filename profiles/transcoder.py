@@ -105,7 +105,7 @@ class Transcoder(JSONTranscoder):
 
 def _isoformat(value: datetime) -> str:
     """``value.isoformat()``, written by orjson: the C ``isoformat`` formats through
-    printf and was ~3 % of the write path (bench B1, an event's timestamp each). orjson
+    printf (about 1 % of the write path, bench B1: an event's timestamp each). orjson
     writes the same text except for offsets of seconds (old local mean times), which it
     rounds to the minute: those take ``isoformat``."""
     tz = value.tzinfo
