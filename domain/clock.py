@@ -11,7 +11,7 @@ from uuid import NAMESPACE_URL, uuid5
 
 from eventsourcing.domain import Aggregate
 
-from domain.meta import Meta, Recorded, RecordedCreation
+from domain.meta import Meta, Recorded, RecordedCreation, created
 
 CLOCK_ID = uuid5(NAMESPACE_URL, "https://contact-profiles/clock")
 
@@ -28,7 +28,7 @@ class Clock(Aggregate):
 
     @classmethod
     def start(cls, meta: Meta) -> Clock:
-        return cls._create(cls.Started, id=CLOCK_ID, **meta.fields())
+        return created(cls, cls.Started, CLOCK_ID, meta)
 
     def tick(self, meta: Meta) -> None:
         self.trigger_event(self.Ticked, **meta.fields())

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.meta import Meta, Recorded, RecordedCreation
+from domain.meta import Meta, Recorded, RecordedCreation, created
 
 DELIVERY_STATUSES = ("delivered", "opened", "clicked", "bounced", "failed", "complained")
 
@@ -76,9 +76,8 @@ class Message(Aggregate):
         meta: Meta,
         resend_of: UUID | None = None,
     ) -> Message:
-        return cls._create(
-            cls.Sent,
-            id=message_id,
+        return created(
+            cls, cls.Sent, message_id, meta,
             domain=domain,
             contact_id=contact_id,
             channel=channel,
@@ -88,7 +87,6 @@ class Message(Aggregate):
             body=body,
             kind="resent" if resend_of else "sent",
             resend_of=resend_of,
-            **meta.fields(),
         )
 
     def record_status(self, status: str, hard: bool, meta: Meta) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 from eventsourcing.domain import Aggregate
 
 from domain import conditions, errors
-from domain.meta import Meta, Recorded, RecordedCreation
+from domain.meta import Meta, Recorded, RecordedCreation, created
 
 
 class Segment(Aggregate):
@@ -36,9 +36,8 @@ class Segment(Aggregate):
 
     @classmethod
     def define(cls, domain: str, name: str, condition: Any, meta: Meta) -> Segment:
-        return cls._create(
-            cls.Defined, domain=domain, name=_name(name), conditions=conditions.validate(condition), **meta.fields()
-        )
+        return created(cls, cls.Defined, None, meta, domain=domain, name=_name(name),
+                       conditions=conditions.validate(condition))
 
     def redefine(self, name: str, condition: Any, meta: Meta) -> None:
         self.ensure_present()

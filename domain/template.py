@@ -7,7 +7,7 @@ from typing import Any
 from eventsourcing.domain import Aggregate
 
 from domain import errors, rendering
-from domain.meta import Meta, Recorded, RecordedCreation
+from domain.meta import Meta, Recorded, RecordedCreation, created
 
 
 class Template(Aggregate):
@@ -70,15 +70,14 @@ class Template(Aggregate):
             raise errors.InvalidInput("template name must not be empty")
         for source in (subject, body, *bodies.values()):
             rendering.check(source)
-        return cls._create(
-            cls.Created,
+        return created(
+            cls, cls.Created, None, meta,
             domain=domain,
             channel=channel,
             name=name.strip(),
             subject=subject,
             body=body,
             bodies=bodies,
-            **meta.fields(),
         )
 
     def revise(self, subject: str, body: str, bodies: dict[str, str], meta: Meta) -> None:
