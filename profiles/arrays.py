@@ -26,10 +26,10 @@ _UUID_LENGTH = _LENGTH.pack(16)
 
 
 class _Array:
-    """An array already in binary form; its subclass names the element type."""
+    """An array already in binary form; its subclass names the element and array types."""
 
     __slots__ = ("data",)
-    element_oid = 0
+    element_oid = array_oid = 0
 
     def __init__(self, elements: list[bytes], count: int) -> None:
         self.data = b"".join([_HEADER.pack(1, 0, self.element_oid, count, 1), *elements])
@@ -37,22 +37,22 @@ class _Array:
 
 class UUIDArray(_Array):
     __slots__ = ()
-    element_oid = 2950
+    element_oid, array_oid = 2950, 2951
 
 
 class Int8Array(_Array):
     __slots__ = ()
-    element_oid = 20
+    element_oid, array_oid = 20, 1016
 
 
 class TextArray(_Array):
     __slots__ = ()
-    element_oid = 25
+    element_oid, array_oid = 25, 1009
 
 
 class ByteaArray(_Array):
     __slots__ = ()
-    element_oid = 17
+    element_oid, array_oid = 17, 1001
 
 
 def uuids(values: Sequence[UUID]) -> UUIDArray:
@@ -64,20 +64,19 @@ def int8s(values: Sequence[int]) -> Int8Array:
 
 
 def texts(values: Sequence[str]) -> TextArray:
-    parts: list[bytes] = []
-    for value in values:
-        encoded = value.encode()
-        parts.append(_LENGTH.pack(len(encoded)))
-        parts.append(encoded)
-    return TextArray(parts, len(values))
+    return TextArray(_length_prefixed([value.encode() for value in values]), len(values))
 
 
 def byteas(values: Sequence[bytes]) -> ByteaArray:
+    return ByteaArray(_length_prefixed(values), len(values))
+
+
+def _length_prefixed(values: Sequence[bytes]) -> list[bytes]:
     parts: list[bytes] = []
     for value in values:
         parts.append(_LENGTH.pack(len(value)))
         parts.append(value)
-    return ByteaArray(parts, len(values))
+    return parts
 
 
 class _ArrayDumper(Dumper):
@@ -87,12 +86,9 @@ class _ArrayDumper(Dumper):
         return obj.data  # type: ignore[no-any-return]
 
 
-def _dumper(array_oid: int) -> type[Dumper]:
-    return type(f"ArrayDumper{array_oid}", (_ArrayDumper,), {"oid": array_oid})
-
-
 _DUMPERS: dict[type[_Array], type[Dumper]] = {
-    UUIDArray: _dumper(2951), Int8Array: _dumper(1016), TextArray: _dumper(1009), ByteaArray: _dumper(1001),
+    kind: type(f"{kind.__name__}Dumper", (_ArrayDumper,), {"oid": kind.array_oid})
+    for kind in (UUIDArray, Int8Array, TextArray, ByteaArray)
 }
 
 
