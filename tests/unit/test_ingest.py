@@ -190,3 +190,15 @@ def test_a_repeat_in_one_batch_applies_when_the_first_was_refused(memory_app):
     assert isinstance(first, errors.InvalidInput)
     assert memory_app.contact("shop", second).info == {"language": "et"}
     assert isinstance(third, ingest.Duplicate)
+
+
+def test_envelopes_naming_one_contact_do_not_share_what_a_command_adds(memory_app):
+    # Parsed identifiers are shared between envelopes naming the same contact (cached):
+    # an upsert giving the contact a new email must not add it to the next envelope's.
+    first = envelope("contact.upserted", {"userId": "u-9"}, {"email": "nine@example.com"})
+    feed(memory_app, first)
+    again = ingest.parse(envelope("activity", {"userId": " u-9"}, {"name": "x"}))
+    assert again.identifiers == {"userId": "u-9"}
+    assert ingest.parse(envelope("activity", {"userId": "u-9"}, {"name": "x"})).identifiers == {"userId": "u-9"}
+    with pytest.raises(errors.InvalidInput, match="contact needs userId, email or phoneNumber"):
+        ingest.parse(envelope("activity", {"email": None}, {"name": "x"}))
