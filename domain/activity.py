@@ -15,6 +15,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 
 from domain.meta import Meta, RecordedCreation
+from domain.unit_of_work import NewEvent
 
 
 class Activity(Aggregate):
@@ -35,14 +36,14 @@ class Activity(Aggregate):
     @classmethod
     def recorded(
         cls, activity_id: UUID, domain: str, contact_id: UUID, name: str, properties: dict[str, Any], meta: Meta
-    ) -> Activity.Recorded:
-        """The activity's one event, without building the aggregate around it: no command
-        reads an activity back, and half the upstream traffic is activities (bench B1)."""
-        return cls.Recorded(
-            originator_topic=_topic(), originator_id=activity_id, originator_version=cls.INITIAL_VERSION,
-            timestamp=meta.occurred_at, domain=domain, contact_id=contact_id, name=name, properties=properties,
-            method=meta.method, actor=meta.actor,
-        )
+    ) -> NewEvent:
+        """The activity's one event, as the fields it is stored with, without building the
+        aggregate around it nor the event object: no command reads an activity back, and
+        half the upstream traffic is activities (bench B1)."""
+        return NewEvent(cls.Recorded, activity_id, {
+            "timestamp": meta.occurred_at, "originator_topic": _topic(), "method": meta.method, "actor": meta.actor,
+            "domain": domain, "contact_id": contact_id, "name": name, "properties": properties,
+        })
 
 
 @cache

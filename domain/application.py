@@ -101,8 +101,7 @@ class ContactProfiles(Application[UUID]):
         seen_before = self.receipts_seen([e.receipt for e in envelopes])
         in_batch: set[str] = set()
         commands: list[Command] = []
-        refusals: dict[int, errors.DomainError] = {}
-        for index, envelope in enumerate(envelopes):
+        for envelope in envelopes:
             if envelope.receipt in seen_before:
                 commands.append(lambda uow: ingest.Duplicate())
                 continue
@@ -112,8 +111,9 @@ class ContactProfiles(Application[UUID]):
                 # after a refusal it is applied on its own, as if it came in a later batch.
                 command = partial(_unless_applied, envelope.receipt, command)
             in_batch.add(envelope.receipt)
-            commands.append(partial(_noting_refusal, refusals, index, command))
-        hook = None if before_save is None else (lambda uow: before_save(sorted(refusals.items(), key=lambda r: r[0])))
+            commands.append(command)
+        hook = None if before_save is None else (lambda uow: before_save(
+            [(i, r) for i, r in enumerate(uow.results) if isinstance(r, errors.DomainError)]))
         fresh = [e for e in envelopes if e.receipt in in_batch]
         return self.execute(commands, tracking=tracking, receipts=in_batch, before_save=hook,
                             prefetch=lambda uow: ingest.prefetch(uow, fresh))
@@ -290,16 +290,6 @@ class _PlannedRenders:
 def _touch(aggregate: Any, command: str, *args: Any) -> Any:
     getattr(aggregate, command)(*args)
     return aggregate
-
-
-def _noting_refusal(refusals: dict[int, errors.DomainError], index: int, command: Command, uow: UnitOfWork) -> Any:
-    try:
-        result = command(uow)
-    except errors.DomainError as error:
-        refusals[index] = error
-        raise
-    refusals.pop(index, None)  # a replay after a conflict may accept what was refused
-    return result
 
 
 def _unless_applied(receipt: str, command: Command, uow: UnitOfWork) -> Any:

@@ -16,9 +16,11 @@ from typing import Any
 from uuid import UUID
 
 import orjson
-from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.domain import Aggregate, DomainEventProtocol
 from eventsourcing.persistence import DatetimeAsISO, JSONTranscoder, Mapper, StoredEvent, Transcoding, UUIDAsHex
 from eventsourcing.utils import get_topic
+
+from domain.unit_of_work import NewEvent
 
 _PLAIN = frozenset((str, int, bool, type(None)))
 
@@ -51,17 +53,28 @@ class Transcoder(JSONTranscoder):
         the library's mapper stores them."""
         stored = dict(state)
         del stored["originator_id"], stored["originator_version"]
+        try:
+            return self._dumps(stored, class_version)
+        except (_Unplain, orjson.JSONEncodeError):
+            return self._library_encode(state, class_version)
+
+    def encode_fields(self, fields: dict[str, Any], class_version: int) -> bytes:
+        """``encode_state`` of an event given as its fields: all but its originator id and version."""
+        try:
+            return self._dumps(dict(fields), class_version)
+        except (_Unplain, orjson.JSONEncodeError):
+            return self._library_encode(fields, class_version)
+
+    def _dumps(self, stored: dict[str, Any], class_version: int) -> bytes:
+        """``stored`` written by orjson; a copy the caller made: its values are replaced."""
         if class_version > 1:
             stored["class_version"] = class_version
-        try:
-            for key, value in stored.items():
-                if type(value) not in _PLAIN:
-                    stored[key] = self._plain(value)  # the same keys: safe while iterating
-            return orjson.dumps(stored)
-        except (_Unplain, orjson.JSONEncodeError):
-            return self._library_encode_state(state, class_version)
+        for key, value in stored.items():
+            if type(value) not in _PLAIN:
+                stored[key] = self._plain(value)  # the same keys: safe while iterating
+        return orjson.dumps(stored)
 
-    def _library_encode_state(self, state: dict[str, Any], class_version: int) -> bytes:
+    def _library_encode(self, state: dict[str, Any], class_version: int) -> bytes:
         stored = {key: value for key, value in state.items() if key not in ("originator_id", "originator_version")}
         if class_version > 1:
             stored["class_version"] = class_version
@@ -128,6 +141,15 @@ class StateMapper(Mapper[UUID]):
         topic, class_version = _stored_as(type(domain_event))
         return StoredEvent(state["originator_id"], state["originator_version"], topic,
                            transcoder.encode_state(state, class_version))
+
+    def stored_from_fields(self, new: NewEvent) -> StoredEvent:
+        """``to_stored_event(new.event())``, without building the event object."""
+        transcoder = self.transcoder
+        if self.compressor or self.cipher or not isinstance(transcoder, Transcoder):
+            return super().to_stored_event(new.event())
+        topic, class_version = _stored_as(new.event_class)
+        return StoredEvent(new.originator_id, Aggregate.INITIAL_VERSION, topic,
+                           transcoder.encode_fields(new.fields, class_version))
 
 
 @cache

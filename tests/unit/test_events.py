@@ -101,3 +101,16 @@ def test_contacts_and_claims_are_created_as_the_library_creates_aggregates():
         assert event.mutate(None) == CanInitAggregate.mutate(event, None)
     assert contact.Contact.create("shop", {"userId": "u-1"}, {}, {}, AT).id != contact.Contact.create(
         "shop", {"userId": "u-1"}, {}, {}, AT).id  # a new id each time, as create_id gives
+
+
+def test_an_activity_is_recorded_as_the_event_the_library_creates():
+    """An activity is kept as its event's fields (``NewEvent``) and stored from them: they
+    are the very fields, in the very order, of the event ``_create`` records."""
+    activity_id, contact_id = uuid4(), uuid4()
+    new = activity.Activity.recorded(activity_id, "shop", contact_id, "orderPlaced", {"total": 12.5}, AT)
+    (library,) = activity.Activity._create(activity.Activity.Recorded, id=activity_id, domain="shop",
+                                           contact_id=contact_id, name="orderPlaced", properties={"total": 12.5},
+                                           **AT.fields()).pending_events
+    assert list(vars(new.event()).items()) == list(vars(library).items())
+    assert list(new.fields.items()) == [(k, v) for k, v in vars(library).items()
+                                        if k not in ("originator_id", "originator_version")]

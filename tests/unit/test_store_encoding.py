@@ -103,9 +103,11 @@ def test_the_mapper_stores_events_as_the_library_mapper_does():
 
     ann = Contact.create("shop", {"email": "ann@example.com"}, {"firstName": "Ann"}, {"plan": "gold"}, Meta())
     ann.set_variables({"score": 2**70, "ratio": 0.5}, Meta())  # 2**70: left to the library's encoder
-    events = [*ann.collect_events(), Activity.recorded(uuid.uuid4(), "shop", ann.id, "orderPlaced",
-                                                       {"total": 12.5, "items": [1, 2]}, Meta())]
+    activity = Activity.recorded(uuid.uuid4(), "shop", ann.id, "orderPlaced", {"total": 12.5, "items": [1, 2]}, Meta())
+    events = [*ann.collect_events(), activity.event()]
     ours, theirs = StateMapper(transcoder=FAST), Mapper(transcoder=LIBRARY)
+    # An activity is stored from its fields, without the event object: the same row.
+    assert ours.stored_from_fields(activity) == ours.to_stored_event(activity.event())
     for event in events:
         stored, expected = ours.to_stored_event(event), theirs.to_stored_event(event)
         assert (stored.originator_id, stored.originator_version, stored.topic) == (
