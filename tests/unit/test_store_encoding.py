@@ -114,3 +114,14 @@ def test_the_mapper_stores_events_as_the_library_mapper_does():
             expected.originator_id, expected.originator_version, expected.topic)
         assert _same(LIBRARY.decode(stored.state), LIBRARY.decode(expected.state))
         assert ours.to_domain_event(stored) == theirs.to_domain_event(expected)
+
+
+def test_stored_events_made_by_the_mapper_are_the_library_s_stored_events():
+    from eventsourcing.persistence import StoredEvent
+
+    from profiles.transcoder import _stored_event
+
+    made, expected = _stored_event(uuid.UUID(int=7), 3, "a:B", b"{}"), StoredEvent(uuid.UUID(int=7), 3, "a:B", b"{}")
+    assert made == expected and vars(made) == vars(expected) and repr(made) == repr(expected)
+    with pytest.raises(AttributeError):  # still frozen
+        made.topic = "other"
