@@ -258,8 +258,6 @@ def apply(uow: UnitOfWork, envelope: Envelope, meta: Meta) -> UUID:
     if envelope.type == "contact.upserted":
         fields = dict(data)
         variables = fields.pop("variables", {})
-        if fields.get("birthday") is not None:
-            fields["birthday"] = fields["birthday"].isoformat()
         if target is None:
             created = handlers.create_contact(uow, domain, {**identifiers, **fields}, variables, meta)
             return created.id

@@ -163,3 +163,19 @@ def test_a_date_object_is_a_birthday(memory_app, ann):
 def test_meta_names_who_acted(actor):
     with pytest.raises(errors.InvalidInput):
         Meta(actor=actor)
+
+
+def test_a_birthday_is_checked_against_today_however_many_came_before():
+    # The clock is read only for days after the latest today seen (values._not_future).
+    from domain import values
+
+    today = date.today()
+    assert values.birthday(today.isoformat()) == today.isoformat()
+    assert values.birthday(today + timedelta(days=1)) == (today + timedelta(days=1)).isoformat()  # time zones
+    for later in (today + timedelta(days=2), today + timedelta(days=400)):
+        with pytest.raises(errors.InvalidInput, match="between 1900-01-01 and today"):
+            values.birthday(later)
+    assert values.variables({"city": "Tartu", "n": 2, "ok": True, "x": 0.5, "d": date(2026, 1, 2), "gone": None}) == {
+        "city": "Tartu", "n": 2, "ok": True, "x": 0.5, "d": "2026-01-02", "gone": None}
+    with pytest.raises(errors.InvalidInput):
+        values.variables({"9lives": 1})
