@@ -67,13 +67,16 @@ def _release(uow: UnitOfWork, domain: str, kind: str, value: str, meta: Meta) ->
 
 def resolve(uow: UnitOfWork, domain: str, identifiers: dict[str, str]) -> Contact | None:
     """Find the one contact the identifiers point at (DESIGN §3), never merging two."""
-    holders = {kind: owner(uow, domain, kind, value) for kind, value in identifiers.items()}
-    found = {h for h in holders.values() if h is not None}
-    if len(found) > 1:
-        raise errors.IdentifierConflict("the identifiers belong to different contacts")
-    if not found:
+    found = None
+    for kind, value in identifiers.items():
+        holder = owner(uow, domain, kind, value)
+        if holder is not None:
+            if found is not None and holder != found:
+                raise errors.IdentifierConflict("the identifiers belong to different contacts")
+            found = holder
+    if found is None:
         return None
-    contact = uow.get(found.pop(), Contact)
+    contact = uow.get(found, Contact)
     if contact is None or contact.removed:
         return None
     for kind, value in identifiers.items():

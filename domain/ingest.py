@@ -266,8 +266,8 @@ def apply(uow: UnitOfWork, envelope: Envelope, meta: Meta) -> UUID:
         return target.id
     if target is None:
         raise errors.ContactNotFound("no contact has these identifiers")
-    missing = {k: v for k, v in identifiers.items() if k not in target.identifiers}
-    if missing:
+    if not identifiers.keys() <= target.identifiers.keys():  # compared in C: most envelopes add none
+        missing = {k: v for k, v in identifiers.items() if k not in target.identifiers}
         handlers.update_contact(uow, target, missing, None, meta)
     _APPLY[envelope.type](uow, envelope, data, target, meta)
     return target.id
