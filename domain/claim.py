@@ -14,7 +14,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain.ids import NameIds
-from domain.meta import Meta, Recorded, RecordedCreation, created
+from domain.meta import Meta, Recorded, RecordedCreation, created, trigger
 
 _claim_ids = NameIds("https://contact-profiles/identifier-claim")
 
@@ -55,8 +55,8 @@ class IdentifierClaim(Aggregate):
                        domain=domain, kind=kind, value=value, contact_id=contact_id)
 
     def reclaim(self, contact_id: UUID, meta: Meta) -> None:
-        self.trigger_event(self.Reclaimed, contact_id=contact_id, **meta.fields())
+        trigger(self, self.Reclaimed, meta, contact_id=contact_id)
 
     def release(self, meta: Meta) -> None:
         if self.contact_id is not None:
-            self.trigger_event(self.Released, **meta.fields())
+            trigger(self, self.Released, meta)

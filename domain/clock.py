@@ -11,7 +11,7 @@ from uuid import NAMESPACE_URL, uuid5
 
 from eventsourcing.domain import Aggregate
 
-from domain.meta import Meta, Recorded, RecordedCreation, created
+from domain.meta import Meta, Recorded, RecordedCreation, created, trigger
 
 CLOCK_ID = uuid5(NAMESPACE_URL, "https://contact-profiles/clock")
 
@@ -31,4 +31,4 @@ class Clock(Aggregate):
         return created(cls, cls.Started, CLOCK_ID, meta)
 
     def tick(self, meta: Meta) -> None:
-        self.trigger_event(self.Ticked, **meta.fields())
+        trigger(self, self.Ticked, meta)

@@ -13,7 +13,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain import errors, values
-from domain.meta import Meta, Recorded, RecordedCreation, created
+from domain.meta import Meta, Recorded, RecordedCreation, created, trigger
 
 MAX_NOTES = 5
 
@@ -206,7 +206,7 @@ class Contact(Aggregate):
         if not remaining:
             raise errors.InvalidInput("a contact needs at least one identifier")
         if identifiers or info:
-            self.trigger_event(self.Updated, identifiers=identifiers, info=info, **meta.fields())
+            trigger(self, self.Updated, meta, identifiers=identifiers, info=info)
 
     def set_variables(self, changes: dict[str, Any], meta: Meta) -> None:
         self.ensure_present()
@@ -216,11 +216,11 @@ class Contact(Aggregate):
             if (v is None and k in self.variables) or (v is not None and not _same(self.variables.get(k, ...), v))
         }
         if changes:
-            self.trigger_event(self.VariablesChanged, variables=changes, **meta.fields())
+            trigger(self, self.VariablesChanged, meta, variables=changes)
 
     def remove(self, meta: Meta) -> None:
         self.ensure_present()
-        self.trigger_event(self.Removed, **meta.fields())
+        trigger(self, self.Removed, meta)
 
     def change_subscription(
         self,
@@ -263,15 +263,8 @@ class Contact(Aggregate):
                 raise errors.NoAddress(f"{channel} has no address to subscribe")
         if sub["status"] == status and sub["address"] == address:
             return
-        self.trigger_event(
-            self.SubscriptionChanged,
-            channel=channel,
-            status=status,
-            previous_status=sub["status"],
-            address=address,
-            reason=reason,
-            **meta.fields(),
-        )
+        trigger(self, self.SubscriptionChanged, meta, channel=channel, status=status, previous_status=sub["status"],
+                address=address, reason=reason)
 
     def _own_address(self, channel: str) -> str | None:
         kind = {"email": "email", "sms": "phoneNumber"}.get(channel)
@@ -282,20 +275,18 @@ class Contact(Aggregate):
         sub = self.subscriptions[channel]
         if sub["blacklisted"] and sub["blacklistReason"] == reason:
             return
-        self.trigger_event(self.Blacklisted, channel=channel, reason=reason, **meta.fields())
+        trigger(self, self.Blacklisted, meta, channel=channel, reason=reason)
 
     def unblacklist(self, channel: str, reason: str | None, meta: Meta) -> None:
         self.ensure_present()
         if not self.subscriptions[channel]["blacklisted"]:
             return
-        self.trigger_event(self.Unblacklisted, channel=channel, reason=reason, **meta.fields())
+        trigger(self, self.Unblacklisted, meta, channel=channel, reason=reason)
 
     def add_note(self, note_id: str, sealed_text: str, author: str, meta: Meta) -> None:
         self.ensure_present()
         self.check_note_room()
-        self.trigger_event(
-            self.NoteAdded, note_id=note_id, sealed_text=sealed_text, author=author, **meta.fields()
-        )
+        trigger(self, self.NoteAdded, meta, note_id=note_id, sealed_text=sealed_text, author=author)
 
     def check_note_room(self) -> None:
         if len(self.notes) >= MAX_NOTES:
@@ -305,7 +296,7 @@ class Contact(Aggregate):
         self.ensure_present()
         if note_id not in self.notes:
             raise errors.NoteNotFound(f"note {note_id} not found")
-        self.trigger_event(self.NoteDeleted, note_id=note_id, **meta.fields())
+        trigger(self, self.NoteDeleted, meta, note_id=note_id)
 
     def check_sendable(self, channel: str) -> str:
         """Rule 2 and 3: only a subscribed, non-blacklisted channel gets messages."""

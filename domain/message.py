@@ -10,7 +10,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.meta import Meta, Recorded, RecordedCreation, created
+from domain.meta import Meta, Recorded, RecordedCreation, created, trigger
 
 DELIVERY_STATUSES = ("delivered", "opened", "clicked", "bounced", "failed", "complained")
 
@@ -90,12 +90,5 @@ class Message(Aggregate):
         )
 
     def record_status(self, status: str, hard: bool, meta: Meta) -> None:
-        self.trigger_event(
-            self.StatusRecorded,
-            domain=self.domain,
-            contact_id=self.contact_id,
-            channel=self.channel,
-            status=status,
-            hard=hard,
-            **meta.fields(),
-        )
+        trigger(self, self.StatusRecorded, meta, domain=self.domain, contact_id=self.contact_id, channel=self.channel,
+                status=status, hard=hard)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -59,14 +60,42 @@ def created(aggregate_class: type[A], event_class: type[Any], originator_id: UUI
     these aggregates never need (an explicit topic, arguments for ``create_id``, copies
     of the arguments): 3 µs of a new identifier claim's 10, and every new contact makes
     one to three (bench B1)."""
-    event = event_class(
-        originator_topic=get_topic(aggregate_class), originator_id=originator_id or uuid4(),
+    made = event(
+        event_class, originator_topic=get_topic(aggregate_class), originator_id=originator_id or uuid4(),
         originator_version=aggregate_class.INITIAL_VERSION, timestamp=meta.occurred_at,
         method=meta.method, actor=meta.actor, **fields,
     )
-    aggregate: A = event.mutate(None)
-    aggregate.pending_events.append(event)
+    aggregate: A = made.mutate(None)
+    aggregate.pending_events.append(made)
     return aggregate
+
+
+def trigger(aggregate: Aggregate, event_class: type[Any], meta: Meta, **fields: Any) -> None:
+    """``aggregate.trigger_event(event_class, **fields, **meta.fields())``, with the event
+    made by :func:`event`."""
+    made = event(event_class, originator_id=aggregate.id, originator_version=aggregate.version + 1,
+                 timestamp=meta.occurred_at, method=meta.method, actor=meta.actor, **fields)
+    made.mutate(aggregate)
+    aggregate.pending_events.append(made)
+
+
+def event(event_class: type[Any], **fields: Any) -> Any:
+    """``event_class(**fields)``, made as the library makes the events it reads back: the
+    frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``, two
+    thirds of the instructions of making an event (bench B1: one to four per envelope).
+    The same attributes in the same order; whatever ``__init__`` would do besides (fill
+    a default, refuse a missing or unknown field, or an id that is no UUID) it still does."""
+    names = _field_names(event_class)
+    if fields.keys() != names.keys() or not isinstance(fields["originator_id"], UUID):
+        return event_class(**fields)
+    made = object.__new__(event_class)
+    vars(made).update({name: fields[name] for name in names})
+    return made
+
+
+@cache
+def _field_names(event_class: type[Any]) -> dict[str, None]:
+    return dict.fromkeys(f.name for f in dataclasses.fields(event_class))
 
 
 class Recorded(Aggregate.Event):

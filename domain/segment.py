@@ -7,7 +7,7 @@ from typing import Any
 from eventsourcing.domain import Aggregate
 
 from domain import conditions, errors
-from domain.meta import Meta, Recorded, RecordedCreation, created
+from domain.meta import Meta, Recorded, RecordedCreation, created, trigger
 
 
 class Segment(Aggregate):
@@ -41,13 +41,11 @@ class Segment(Aggregate):
 
     def redefine(self, name: str, condition: Any, meta: Meta) -> None:
         self.ensure_present()
-        self.trigger_event(
-            self.Redefined, name=_name(name), conditions=conditions.validate(condition), **meta.fields()
-        )
+        trigger(self, self.Redefined, meta, name=_name(name), conditions=conditions.validate(condition))
 
     def delete(self, meta: Meta) -> None:
         self.ensure_present()
-        self.trigger_event(self.Deleted, **meta.fields())
+        trigger(self, self.Deleted, meta)
 
     def ensure_present(self) -> None:
         if self.deleted:

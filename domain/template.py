@@ -7,7 +7,7 @@ from typing import Any
 from eventsourcing.domain import Aggregate
 
 from domain import errors, rendering
-from domain.meta import Meta, Recorded, RecordedCreation, created
+from domain.meta import Meta, Recorded, RecordedCreation, created, trigger
 
 
 class Template(Aggregate):
@@ -84,11 +84,11 @@ class Template(Aggregate):
         for source in (subject, body, *bodies.values()):
             rendering.check(source)
         if (subject, body, bodies) != (self.subject, self.body, self.bodies):
-            self.trigger_event(self.Revised, subject=subject, body=body, bodies=bodies, **meta.fields())
+            trigger(self, self.Revised, meta, subject=subject, body=body, bodies=bodies)
 
     def approve(self, meta: Meta) -> None:
         if self.status != "approved":
-            self.trigger_event(self.Approved, **meta.fields())
+            trigger(self, self.Approved, meta)
 
     def check_sendable(self) -> None:
         if self.status != "approved":

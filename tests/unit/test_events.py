@@ -6,6 +6,7 @@ import inspect
 from datetime import UTC, datetime
 from uuid import uuid4
 
+import pytest
 from eventsourcing.domain import CanInitAggregate
 
 from domain import activity, claim, clock, contact, ingest, message, segment, template
@@ -114,3 +115,27 @@ def test_an_activity_is_recorded_as_the_event_the_library_creates():
     assert list(vars(new.event()).items()) == list(vars(library).items())
     assert list(new.fields.items()) == [(k, v) for k, v in vars(library).items()
                                         if k not in ("originator_id", "originator_version")]
+
+
+def test_events_are_triggered_as_the_library_triggers_them():
+    """``meta.trigger`` and ``meta.event``, the write path's shortcuts for ``trigger_event``
+    and an event class's ``__init__``: the very event, attributes in the very order."""
+    from domain.meta import event, trigger
+
+    ours = contact.Contact.create("shop", {"email": "ann@example.com"}, {}, {}, AT, contact_id=uuid4())
+    theirs = contact.Contact.create("shop", {"email": "ann@example.com"}, {}, {}, AT, contact_id=ours.id)
+    trigger(ours, contact.Contact.SubscriptionChanged, AT, channel="email", status="subscribed",
+            previous_status="none", address="ann@example.com", reason=None)
+    theirs.trigger_event(contact.Contact.SubscriptionChanged, channel="email", status="subscribed",
+                         previous_status="none", address="ann@example.com", reason=None, **AT.fields())
+    assert ours == theirs
+    assert [list(vars(e).items()) for e in ours.pending_events] == [
+        list(vars(e).items()) for e in theirs.pending_events]
+    # Whatever __init__ does besides setting the fields, it still does.
+    fields = {"originator_id": ours.id, "originator_version": 9, "timestamp": AT.occurred_at, "method": "api",
+              "actor": "a"}
+    assert vars(event(contact.Contact.Removed, **fields)) == vars(contact.Contact.Removed(**fields))
+    with pytest.raises(TypeError):
+        event(contact.Contact.Removed, **fields, extra=1)
+    with pytest.raises(TypeError):
+        event(contact.Contact.Removed, **{**fields, "originator_id": "not-a-uuid"})
