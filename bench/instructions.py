@@ -10,8 +10,10 @@ data, whatever else the machine does. B1's batched ingest runs twice under it �
 warm-up alone, then the warm-up and the measured envelopes, both runs generating all the
 envelopes — and the difference is divided by their number. PostgreSQL's own work is not
 counted. About 3 minutes for the defaults; compare two commits by running it in a worktree
-of each. (Counts before 2026-11-29 also held generating the measured envelopes: about
-55 000 instructions each with the defaults.)
+of each. (Counts before 2026-11-29 do not compare with these: their warm-up-alone run
+generated only the warm-up's number of envelopes, and the workload spreads its contacts
+over the number asked for, so that warm-up was other envelopes — twice as many contacts
+created — than the one it was subtracted from.)
 """
 
 from __future__ import annotations
@@ -45,8 +47,8 @@ def count(warm: int, measure: int, contacts: int, seed: int, *, ingest_measured:
 def child(warm: int, measure: int, contacts: int, seed: int, *, ingest_measured: bool) -> None:
     from bench import b1_write, workload
 
-    # Both runs generate every envelope, so the difference is the ingest alone (generating
-    # them costs about a fifth as much again).
+    # Both runs generate every envelope: the same warm-up then, and the difference is the
+    # measured ingest alone (the workload spreads contacts over the number asked for).
     raws = list(workload.envelopes(warm + measure, contacts, seed))
     url = common.database_url()
     with common.scratch_schema(url, "instr") as schema:
