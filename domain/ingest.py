@@ -188,10 +188,10 @@ def parse(raw: dict[str, Any]) -> Envelope:
 def _identifiers(user_id: str | None, email: str | None, phone: str | None) -> dict[str, str]:
     """The envelope's identifiers, normalised. Shared between envelopes naming the same
     contact: read, never changed (``apply`` copies before adding to them)."""
-    given = {k: v for k, v in zip(values.IDENTIFIER_KINDS, (user_id, email, phone), strict=True) if v is not None}
-    if not given:
+    identifiers = handlers.normalise_identifiers({"userId": user_id, "email": email, "phoneNumber": phone})
+    if not identifiers:  # it leaves out the ones not given
         raise errors.InvalidInput("contact needs userId, email or phoneNumber")
-    return handlers.normalise_identifiers(given)
+    return identifiers
 
 
 def _in_utc_range(value: datetime) -> bool:
