@@ -12,7 +12,7 @@ from functools import partial
 from typing import Any, ClassVar
 from uuid import UUID, uuid4
 
-from eventsourcing.application import Application, LRUCache
+from eventsourcing.application import Application
 from eventsourcing.persistence import ProcessRecorder, Tracking
 
 from domain import errors, handlers, ingest, rendering, values
@@ -43,8 +43,8 @@ class ContactProfiles(Application[UUID]):
     def __init__(self, env: dict[str, str] | None = None, vault: NoteVault | None = None,
                  render: rendering.Render = rendering.render) -> None:
         super().__init__(env)
-        if isinstance(self.repository.cache, LRUCache):
-            self.repository.cache = RecentAggregates(self.repository.cache.maxsize)
+        if self.repository.cache is not None:  # the library's LRUCache, or its unbounded Cache for a size <= 0
+            self.repository.cache = RecentAggregates(getattr(self.repository.cache, "maxsize", None))
         self.vault: NoteVault = vault or InMemoryVault()
         self.render = render
         self._write_lock = threading.RLock()

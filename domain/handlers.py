@@ -65,11 +65,16 @@ def _release(uow: UnitOfWork, domain: str, kind: str, value: str, meta: Meta) ->
         claim.release(meta)
 
 
-def resolve(uow: UnitOfWork, domain: str, identifiers: dict[str, str]) -> Contact | None:
-    """Find the one contact the identifiers point at (DESIGN §3), never merging two."""
+def resolve(uow: UnitOfWork, domain: str, identifiers: dict[str, str],
+            claims: tuple[UUID, ...] | None = None) -> Contact | None:
+    """Find the one contact the identifiers point at (DESIGN §3), never merging two.
+    ``claims``: the ids of the identifiers' claims, in order, where the caller has them."""
     found = None
-    for kind, value in identifiers.items():
-        holder = owner(uow, domain, kind, value)
+    if claims is None:
+        claims = tuple(claim_id(domain, kind, value) for kind, value in identifiers.items())
+    for claim_of in claims:
+        claim = uow.get(claim_of, IdentifierClaim)
+        holder = None if claim is None else claim.contact_id
         if holder is not None:
             if found is not None and holder != found:
                 raise errors.IdentifierConflict("the identifiers belong to different contacts")

@@ -16,6 +16,7 @@ from typing_extensions import TypedDict  # pydantic reads typing's TypedDict onl
 
 from domain import errors, handlers, values
 from domain.activity import Activity
+from domain.claim import IdentifierClaim, claim_id
 from domain.contact import Contact
 from domain.ids import NameIds
 from domain.message import DELIVERY_STATUSES
@@ -59,18 +60,19 @@ _RAW = TypeAdapter(_Raw).validator
 
 class Envelope:
     """A validated envelope with everything the write side asks of it worked out once:
-    normalised identifiers, typed ``data`` and the receipt key. A plain slotted object
+    normalised identifiers with their claims' ids, typed ``data`` and the receipt key. A plain slotted object
     rather than a pydantic model: the batch reads these attributes several times per
     envelope, and pydantic's attribute hooks were ~13 % of the write path (bench B1)."""
 
-    __slots__ = ("eventId", "domain", "type", "occurredAt", "identifiers", "data", "receipt")
+    __slots__ = ("eventId", "domain", "type", "occurredAt", "identifiers", "claims", "data", "receipt")
 
-    def __init__(self, raw: _Raw, identifiers: dict[str, str], data: dict[str, Any]) -> None:
+    def __init__(self, raw: _Raw, identifiers: dict[str, str], claims: tuple[UUID, ...], data: dict[str, Any]) -> None:
         self.eventId = raw["eventId"]
         self.domain = raw["domain"]
         self.type = raw["type"]
         self.occurredAt = raw["occurredAt"]
         self.identifiers = identifiers
+        self.claims = claims  # the ids of the identifiers' claims, in the same order
         self.data = data
         self.receipt = f"{self.domain}\x1f{self.eventId}"
 
@@ -176,22 +178,25 @@ def parse(raw: dict[str, Any]) -> Envelope:
     if envelope["type"] not in EVENT_TYPES:
         raise UnknownType(f"unknown event type {envelope['type']!r}")
     contact = envelope["contact"]
-    identifiers = _identifiers(contact.get("userId"), contact.get("email"), contact.get("phoneNumber"))
+    identifiers, claims = _identifiers(envelope["domain"], contact.get("userId"), contact.get("email"),
+                                       contact.get("phoneNumber"))
     try:
         data = _DATA[envelope["type"]].validate_python(envelope.get("data", {}))
     except ValidationError as e:
         raise errors.InvalidInput(_describe(e, whole="data")) from None
-    return Envelope(envelope, identifiers, data)
+    return Envelope(envelope, identifiers, claims, data)
 
 
 @lru_cache(maxsize=131_072)  # contacts recur: a fifth of the instructions of a parse (bench B1)
-def _identifiers(user_id: str | None, email: str | None, phone: str | None) -> dict[str, str]:
-    """The envelope's identifiers, normalised. Shared between envelopes naming the same
-    contact: read, never changed (``apply`` copies before adding to them)."""
+def _identifiers(domain: str, user_id: str | None, email: str | None,
+                 phone: str | None) -> tuple[dict[str, str], tuple[UUID, ...]]:
+    """The envelope's identifiers, normalised, and their claims' ids, which the batch's
+    prefetch and ``resolve`` look up. Shared between envelopes naming the same contact:
+    read, never changed (``apply`` copies before adding to them)."""
     identifiers = handlers.normalise_identifiers({"userId": user_id, "email": email, "phoneNumber": phone})
     if not identifiers:  # it leaves out the ones not given
         raise errors.InvalidInput("contact needs userId, email or phoneNumber")
-    return identifiers
+    return identifiers, tuple(claim_id(domain, kind, value) for kind, value in identifiers.items())
 
 
 def _in_utc_range(value: datetime) -> bool:
@@ -223,11 +228,9 @@ _DATA: dict[str, Any] = {name: TypeAdapter(kind).validator for name, kind in {
 def prefetch(uow: UnitOfWork, envelopes: list[Envelope]) -> None:
     """Load, in two round trips, the claims, activities and then contacts a batch of
     envelopes will look up (instead of one SELECT per lookup)."""
-    from domain.claim import IdentifierClaim, claim_id
-
     ids: list[UUID] = []
     for envelope in envelopes:
-        ids.extend(claim_id(envelope.domain, k, v) for k, v in envelope.identifiers.items())
+        ids.extend(envelope.claims)
         if envelope.type == "contact.upserted":
             ids.extend(claim_id(envelope.domain, k, v) for k, v in _new_identifiers(envelope.data).items())
     uow.prefetch(ids)
@@ -254,7 +257,7 @@ def apply(uow: UnitOfWork, envelope: Envelope, meta: Meta) -> UUID:
     domain = envelope.domain
     data: Any = envelope.data
     identifiers = envelope.identifiers
-    target = handlers.resolve(uow, domain, identifiers)
+    target = handlers.resolve(uow, domain, identifiers, envelope.claims)
     if envelope.type == "contact.upserted":
         fields = dict(data)
         variables = fields.pop("variables", {})

@@ -2,7 +2,8 @@
 
 The library's ``LRUCache`` keeps its recency order as a linked list of Python lists,
 relinked in Python on every hit; a batch looks up several aggregates per envelope (about
-4 % of the write path, bench B1). An ``OrderedDict`` keeps the same order in C.
+4 % of the write path, bench B1). An ``OrderedDict`` keeps the same order in C, keyed by
+each id's integer: ``UUID.__hash__`` is a Python method, an ``int`` hashes in C.
 """
 
 from __future__ import annotations
@@ -19,23 +20,29 @@ class RecentAggregates(Cache[UUID, Any]):
     """``LRUCache``'s contract: ``get`` raises KeyError on a miss and makes a hit the most
     recent (or removes it, with ``evict``); ``put`` returns what it pushed out, if anything."""
 
-    def __init__(self, maxsize: int) -> None:
+    def __init__(self, maxsize: int | None) -> None:  # None: never pushes out
         super().__init__()
-        self.cache: OrderedDict[UUID, Any] = OrderedDict()
+        self.cache: OrderedDict[int, Any] = OrderedDict()  # by ``UUID.int``
         self.maxsize = maxsize
         self._lock = Lock()  # a hit is two dict operations; API threads share the cache
 
+    def __contains__(self, key: UUID) -> bool:
+        return key.int in self.cache
+
     def get(self, key: UUID, *, evict: bool = False) -> Any:
+        number = key.int
         with self._lock:
             if evict:
-                return self.cache.pop(key)
-            self.cache.move_to_end(key)
-            return self.cache[key]
+                return self.cache.pop(number)
+            self.cache.move_to_end(number)
+            return self.cache[number]
 
     def put(self, key: UUID, value: Any) -> tuple[UUID | None, Any]:
+        number = key.int
         with self._lock:
-            self.cache[key] = value
-            self.cache.move_to_end(key)
-            if len(self.cache) > self.maxsize:
-                return self.cache.popitem(last=False)
+            self.cache[number] = value
+            self.cache.move_to_end(number)
+            if self.maxsize is not None and len(self.cache) > self.maxsize:
+                pushed_out, aggregate = self.cache.popitem(last=False)
+                return UUID(int=pushed_out), aggregate
         return None, None

@@ -27,7 +27,15 @@ def test_the_least_recently_used_aggregate_is_pushed_out(make):
     assert cache.get(c, evict=True) == "C"
     with pytest.raises(KeyError):
         cache.get(c)
-    assert a in cache.cache and c not in cache.cache
+
+
+def test_it_answers_whether_it_holds_an_id():
+    cache = RecentAggregates(2)
+    a, b = uuid4(), uuid4()
+    cache.put(a, "A")
+    assert a in cache and b not in cache
+    cache.get(a, evict=True)
+    assert a not in cache
 
 
 def test_the_application_uses_it(memory_app):
