@@ -46,3 +46,14 @@ class RecentAggregates(Cache[UUID, Any]):
                 pushed_out, aggregate = self.cache.popitem(last=False)
                 return UUID(int=pushed_out), aggregate
         return None, None
+
+    def put_all(self, aggregates: dict[int, Any]) -> None:
+        """``put`` each of ``aggregates``, keyed by ``UUID.int`` (a batch's saved ones), in
+        one go, pushing out as many as needed."""
+        with self._lock:
+            cache = self.cache
+            for number, aggregate in aggregates.items():
+                cache[number] = aggregate
+                cache.move_to_end(number)
+            while self.maxsize is not None and len(cache) > self.maxsize:
+                cache.popitem(last=False)
