@@ -76,7 +76,7 @@ def resolve(uow: UnitOfWork, domain: str, identifiers: dict[str, str],
         claim = uow.get(claim_of, IdentifierClaim)
         holder = None if claim is None else claim.contact_id
         if holder is not None:
-            if found is not None and holder != found:
+            if found is not None and holder.int != found.int:  # compared in C: UUID.__eq__ is a Python method
                 raise errors.IdentifierConflict("the identifiers belong to different contacts")
             found = holder
     if found is None:

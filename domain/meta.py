@@ -66,7 +66,7 @@ def created(aggregate_class: type[A], event_class: type[Any], originator_id: UUI
         actor=meta.actor, **fields,
     )
     aggregate: A = made.mutate(None)
-    aggregate.pending_events.append(made)
+    aggregate._pending_events.append(made)  # the list ``pending_events`` gives, without the property's call
     return aggregate
 
 
@@ -76,7 +76,7 @@ def trigger(aggregate: Aggregate, event_class: type[Any], meta: Meta, **fields: 
     made = event(event_class, originator_id=aggregate.id, originator_version=aggregate.version + 1,
                  timestamp=meta.occurred_at, method=meta.method, actor=meta.actor, **fields)
     made.mutate(aggregate)
-    aggregate.pending_events.append(made)
+    aggregate._pending_events.append(made)
 
 
 def event(event_class: type[Any], **fields: Any) -> Any:

@@ -49,11 +49,13 @@ class RecentAggregates(Cache[UUID, Any]):
 
     def put_all(self, aggregates: dict[int, Any]) -> None:
         """``put`` each of ``aggregates``, keyed by ``UUID.int`` (a batch's saved ones), in
-        one go, pushing out as many as needed."""
+        one go, pushing out as many as needed. One already cached as that very object
+        (read from here by the batch, which changed it in place) is left where it is."""
         with self._lock:
             cache = self.cache
             for number, aggregate in aggregates.items():
-                cache[number] = aggregate
-                cache.move_to_end(number)
+                if cache.get(number) is not aggregate:
+                    cache[number] = aggregate
+                    cache.move_to_end(number)
             while self.maxsize is not None and len(cache) > self.maxsize:
                 cache.popitem(last=False)

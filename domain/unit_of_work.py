@@ -123,14 +123,14 @@ class UnitOfWork:
                 self.absent.add(number)
                 return None
             self.aggregates[number] = aggregate
-        self._touched.setdefault(number, len(aggregate.pending_events))
+        self._touched.setdefault(number, len(aggregate._pending_events))  # the property's list, without its call
         return aggregate if isinstance(aggregate, kind) else None
 
     def add(self, aggregate: A) -> A:
         number = aggregate.id.int
         self.absent.discard(number)
         known = self.aggregates.get(number)
-        self._touched.setdefault(number, 0 if known is None else len(known.pending_events))
+        self._touched.setdefault(number, 0 if known is None else len(known._pending_events))
         self.aggregates[number] = aggregate
         return aggregate
 

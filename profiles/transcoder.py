@@ -19,6 +19,7 @@ import orjson
 from eventsourcing.domain import Aggregate, DomainEventProtocol
 from eventsourcing.persistence import DatetimeAsISO, JSONTranscoder, Mapper, StoredEvent, Transcoding, UUIDAsHex
 from eventsourcing.utils import get_topic
+from pydantic_core import TzInfo
 
 from domain.unit_of_work import NewEvent
 
@@ -120,9 +121,10 @@ def _isoformat(value: datetime) -> str:
     """``value.isoformat()``, written by orjson: the C ``isoformat`` formats through
     printf (about 1 % of the write path, bench B1: an event's timestamp each). orjson
     writes the same text except for offsets of seconds (old local mean times), which it
-    rounds to the minute: those take ``isoformat``."""
+    rounds to the minute: those take ``isoformat``. A time pydantic parsed (every
+    envelope's) has an offset of whole minutes: it reads none finer."""
     tz = value.tzinfo
-    if tz is not UTC:
+    if tz is not UTC and type(tz) is not TzInfo:
         offset = value.utcoffset()
         if offset is not None and (offset.seconds % 60 or offset.microseconds):
             return value.isoformat()

@@ -13,6 +13,7 @@ import pytest
 from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, JSONTranscoder, UUIDAsHex
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import AwareDatetime, TypeAdapter
 
 from domain.ids import NameIds
 from profiles.transcoder import Transcoder
@@ -61,6 +62,18 @@ def test_a_datetime_is_stored_as_the_library_spells_it(moment):
     """Every zone's spelling, offsets of seconds (old local mean times) included."""
     assert json.loads(FAST.encode({"at": moment})) == json.loads(LIBRARY.encode({"at": moment}))
     assert json.loads(FAST.encode({"at": moment}))["at"]["_data_"] == moment.isoformat()
+
+
+_minute_offsets = st.integers(min_value=-(23 * 60 + 59), max_value=23 * 60 + 59).map(lambda m: timedelta(minutes=m))
+
+
+@given(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30),
+                    timezones=st.builds(timezone, _minute_offsets)))
+def test_a_time_pydantic_parsed_is_stored_as_the_library_spells_it(moment):
+    """Every envelope's occurredAt: its zone is pydantic's, with an offset of whole minutes."""
+    parsed = TypeAdapter(AwareDatetime).validate_python(moment.isoformat())
+    assert type(parsed.tzinfo).__name__ == "TzInfo"
+    assert json.loads(FAST.encode({"at": parsed}))["at"]["_data_"] == parsed.isoformat() == moment.isoformat()
 
 
 @given(st.dictionaries(_keys, _states, max_size=6))
