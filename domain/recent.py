@@ -9,6 +9,7 @@ each id's integer: ``UUID.__hash__`` is a Python method, an ``int`` hashes in C.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterable
 from threading import Lock
 from typing import Any
 from uuid import UUID
@@ -36,6 +37,19 @@ class RecentAggregates(Cache[UUID, Any]):
                 return self.cache.pop(number)
             self.cache.move_to_end(number)
             return self.cache[number]
+
+    def get_all(self, numbers: Iterable[int]) -> dict[int, Any]:
+        """The cached ones of ``numbers`` (``UUID.int``s), each made the most recent, as
+        ``get`` makes them one by one (a batch's prefetch)."""
+        found = {}
+        with self._lock:
+            cache = self.cache
+            for number in numbers:
+                aggregate = cache.get(number)
+                if aggregate is not None:
+                    cache.move_to_end(number)
+                    found[number] = aggregate
+        return found
 
     def put(self, key: UUID, value: Any) -> tuple[UUID | None, Any]:
         number = key.int

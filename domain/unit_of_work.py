@@ -86,18 +86,17 @@ class UnitOfWork:
         cache = self._app.repository.cache
         if select_many is None or cache is None:
             return
-        wanted = []
+        aggregates, absent = self.aggregates, self.absent
+        wanted: dict[int, UUID] = {}
         for i in ids:
             number = i.int
-            if number in self.aggregates or number in self.absent:
-                continue
-            try:
-                self.aggregates[number] = cache.get(i)
-            except KeyError:
-                wanted.append(i)
-        found = select_many(wanted)
+            if number not in aggregates and number not in absent:
+                wanted[number] = i
+        aggregates.update(cache.get_all(wanted))  # one call, not one per id
+        missing = [i for number, i in wanted.items() if number not in aggregates]
+        found = select_many(missing)
         mapper = self._app.mapper
-        for i in wanted:
+        for i in missing:
             stored = found.get(i)
             if stored is None:
                 self.absent.add(i.int)

@@ -38,5 +38,15 @@ def test_it_answers_whether_it_holds_an_id():
     assert a not in cache
 
 
+def test_a_batch_takes_the_cached_ones_of_many_ids_at_once():
+    cache = RecentAggregates(2)
+    a, b, c = uuid4(), uuid4(), uuid4()
+    cache.put(a, "A")
+    cache.put(b, "B")
+    assert cache.get_all([a.int, c.int]) == {a.int: "A"}  # c is not cached
+    cache.put_all({c.int: "C"})  # a was made the most recent: b is pushed out
+    assert b not in cache and cache.get(a) == "A" and cache.get(c) == "C"
+
+
 def test_the_application_uses_it(memory_app):
     assert isinstance(memory_app.repository.cache, RecentAggregates)
