@@ -105,7 +105,7 @@ class ContactProfiles(Application[UUID]):
             if envelope.receipt in seen_before:
                 commands.append(lambda uow: ingest.Duplicate())
                 continue
-            command: Command = partial(_ingest_one, envelope=envelope, meta=meta_for(envelope))
+            command: Command = partial(_ingest_one, envelope, meta_for(envelope))
             if envelope.receipt in in_batch:
                 # A repeat within the batch is a duplicate only if the first one applied;
                 # after a refusal it is applied on its own, as if it came in a later batch.
@@ -296,7 +296,9 @@ def _unless_applied(receipt: str, command: Command, uow: UnitOfWork) -> Any:
     return ingest.Duplicate() if receipt in uow.receipts else command(uow)
 
 
-def _ingest_one(uow: UnitOfWork, envelope: ingest.Envelope, meta: Meta) -> UUID | ingest.Duplicate:
+def _ingest_one(envelope: ingest.Envelope, meta: Meta, uow: UnitOfWork) -> UUID | ingest.Duplicate:
+    # The unit of work comes last: the batch calls ``partial(_ingest_one, envelope, meta)``
+    # with it, and positional arguments are cheaper to join than keywords (one per envelope).
     if uow.attempt and envelope.receipt in uow.app.receipts_seen([envelope.receipt]):  # type: ignore[attr-defined]
         # Replayed after a conflict: another process stored this eventId meanwhile.
         return ingest.Duplicate()

@@ -73,7 +73,8 @@ def created(aggregate_class: type[A], event_class: type[Any], originator_id: UUI
 def trigger(aggregate: Aggregate, event_class: type[Any], meta: Meta, **fields: Any) -> None:
     """``aggregate.trigger_event(event_class, **fields, **meta.fields())``, with the event
     made by :func:`event`."""
-    made = event(event_class, originator_id=aggregate.id, originator_version=aggregate.version + 1,
+    # ``_id`` and ``_version``: what the ``id`` and ``version`` properties read, without their calls.
+    made = event(event_class, originator_id=aggregate._id, originator_version=aggregate._version + 1,
                  timestamp=meta.occurred_at, method=meta.method, actor=meta.actor, **fields)
     made.mutate(aggregate)
     aggregate._pending_events.append(made)

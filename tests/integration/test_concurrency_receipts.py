@@ -46,7 +46,7 @@ def test_a_receipt_stored_after_the_duplicate_check_makes_a_duplicate(container)
         feed(consumer, city("e1", "A"), city("e2", "B"))
     finally:
         consumer.close()
-    result = api.execute([partial(application._ingest_one, envelope=city("e1", "A"), meta=AT)])
+    result = api.execute([partial(application._ingest_one, city("e1", "A"), AT)])
     assert isinstance(result.results[0], ingest.Duplicate)
     assert api.contact("shop", ann).variables == {"city": "B"}
 
