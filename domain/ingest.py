@@ -60,9 +60,10 @@ _RAW = TypeAdapter(_Raw).validator
 
 class Envelope:
     """A validated envelope with everything the write side asks of it worked out once:
-    normalised identifiers with their claims' ids, typed ``data`` and the receipt key. A plain slotted object
-    rather than a pydantic model: the batch reads these attributes several times per
-    envelope, and pydantic's attribute hooks were ~13 % of the write path (bench B1)."""
+    normalised identifiers with their claims' ids, typed ``data`` and the receipt key. A
+    plain slotted object rather than a pydantic model: the batch reads these attributes
+    several times per envelope, and pydantic's attribute hooks were ~13 % of the write path
+    (bench B1)."""
 
     __slots__ = ("eventId", "domain", "type", "occurredAt", "identifiers", "claims", "data", "receipt")
 
