@@ -34,6 +34,7 @@ class Transcoder(JSONTranscoder):
     def __init__(self) -> None:
         super().__init__()
         self._inline_uuid = self._inline_datetime = False
+        self._last_time: tuple[Any, str] = (None, "")
 
     def register(self, transcoding: Transcoding) -> None:
         super().register(transcoding)
@@ -88,7 +89,14 @@ class Transcoder(JSONTranscoder):
         if kind in _PLAIN:
             return value
         if kind is datetime and self._inline_datetime:
-            return {"_type_": "datetime_iso", "_data_": _isoformat(value)}
+            # A new contact's events (the contact's and each claim's) share their envelope's
+            # time, the very object: spelt once (-1.5 % of B1's instructions where most
+            # envelopes create contacts). Value and spelling are swapped as one tuple, so
+            # threads sharing the transcoder can only spell a time again, never wrongly.
+            spelt = self._last_time
+            if spelt[0] is not value:
+                spelt = self._last_time = (value, _isoformat(value))
+            return {"_type_": "datetime_iso", "_data_": spelt[1]}
         if kind is UUID and self._inline_uuid:
             return {"_type_": "uuid_hex", "_data_": value.int.to_bytes(16).hex()}  # ``.hex``, twice as fast
         if kind is dict:

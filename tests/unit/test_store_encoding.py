@@ -64,6 +64,14 @@ def test_a_datetime_is_stored_as_the_library_spells_it(moment):
     assert json.loads(FAST.encode({"at": moment}))["at"]["_data_"] == moment.isoformat()
 
 
+def test_a_time_spelt_once_is_not_spelt_for_another():
+    """The transcoder keeps the last time it spelt: the same object, not an equal one."""
+    utc = datetime(2026, 11, 29, 12, tzinfo=UTC)
+    plus_two = utc.astimezone(timezone(timedelta(hours=2)))  # equal to it, spelt otherwise
+    for moment in (utc, utc, plus_two, utc):
+        assert json.loads(FAST.encode({"at": moment}))["at"]["_data_"] == moment.isoformat()
+
+
 _minute_offsets = st.integers(min_value=-(23 * 60 + 59), max_value=23 * 60 + 59).map(lambda m: timedelta(minutes=m))
 
 
