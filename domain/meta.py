@@ -117,11 +117,10 @@ class RecordedCreation(Aggregate.Created):
         inspects and filters them out of the event on every creation (about 4 µs each,
         bench B1) and again for every aggregate read back."""
         assert aggregate is None
-        aggregate_class = resolve_topic(self.originator_topic)
+        aggregate_class, init_names, takes_id = _creation(self.originator_topic)
         state = vars(self)
         made = aggregate_class.__new__(aggregate_class)
         made.__base_init__(self.originator_id, self.originator_version, self.timestamp)
-        init_names, takes_id = _init_names(aggregate_class)
         kwargs = {name: state[name] for name in init_names if name in state}
         if takes_id:
             kwargs["id"] = self.originator_id
@@ -131,8 +130,10 @@ class RecordedCreation(Aggregate.Created):
 
 
 @cache
-def _init_names(aggregate_class: type) -> tuple[tuple[str, ...], bool]:
-    """The parameters ``aggregate_class.__init__`` takes from its created event, and
-    whether it takes the aggregate's id too (as the library passes it)."""
+def _creation(topic: str) -> tuple[type, tuple[str, ...], bool]:
+    """The aggregate class a created event's topic names, the parameters its ``__init__``
+    takes from the event, and whether it takes the aggregate's id too (as the library
+    passes it): looked up once per class, in one call."""
+    aggregate_class = resolve_topic(topic)
     names = tuple(inspect.signature(aggregate_class.__init__).parameters)
-    return tuple(n for n in names if n not in ("self", "id")), "id" in names
+    return aggregate_class, tuple(n for n in names if n not in ("self", "id")), "id" in names
