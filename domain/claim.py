@@ -24,6 +24,11 @@ def claim_id(domain: str, kind: str, value: str) -> UUID:
     return _claim_ids(f"{domain}\x1f{kind}\x1f{value}")
 
 
+def claim_ids(domain: str, identifiers: dict[str, str]) -> tuple[UUID, ...]:
+    """The ids of the claims of ``identifiers`` (kind → normalised value), in their order."""
+    return tuple(claim_id(domain, kind, value) for kind, value in identifiers.items())
+
+
 class IdentifierClaim(Aggregate):
     class Claimed(RecordedCreation):
         domain: str

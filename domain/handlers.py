@@ -11,7 +11,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from domain import errors, rendering, values
-from domain.claim import IdentifierClaim, claim_id
+from domain.claim import IdentifierClaim, claim_id, claim_ids
 from domain.clock import CLOCK_ID, Clock
 from domain.contact import Contact
 from domain.ids import NameIds
@@ -71,7 +71,7 @@ def resolve(uow: UnitOfWork, domain: str, identifiers: dict[str, str],
     ``claims``: the ids of the identifiers' claims, in order, where the caller has them."""
     found = None
     if claims is None:
-        claims = tuple(claim_id(domain, kind, value) for kind, value in identifiers.items())
+        claims = claim_ids(domain, identifiers)
     for claim_of in claims:
         claim = uow.get(claim_of, IdentifierClaim)
         holder = None if claim is None else claim.contact_id

@@ -16,7 +16,7 @@ from typing_extensions import TypedDict  # pydantic reads typing's TypedDict onl
 
 from domain import errors, handlers, values
 from domain.activity import Activity
-from domain.claim import IdentifierClaim, claim_id
+from domain.claim import IdentifierClaim, claim_ids
 from domain.contact import Contact
 from domain.ids import NameIds
 from domain.message import DELIVERY_STATUSES
@@ -197,7 +197,7 @@ def _identifiers(domain: str, user_id: str | None, email: str | None,
     identifiers = handlers.normalise_identifiers({"userId": user_id, "email": email, "phoneNumber": phone})
     if not identifiers:  # it leaves out the ones not given
         raise errors.InvalidInput("contact needs userId, email or phoneNumber")
-    return identifiers, tuple(claim_id(domain, kind, value) for kind, value in identifiers.items())
+    return identifiers, claim_ids(domain, identifiers)
 
 
 def _in_utc_range(value: datetime) -> bool:
@@ -233,7 +233,7 @@ def prefetch(uow: UnitOfWork, envelopes: list[Envelope]) -> None:
     for envelope in envelopes:
         ids.extend(envelope.claims)
         if envelope.type == "contact.upserted":
-            ids.extend(claim_id(envelope.domain, k, v) for k, v in _new_identifiers(envelope.data).items())
+            ids.extend(claim_ids(envelope.domain, _new_identifiers(envelope.data)))
     uow.prefetch(ids)
     owners = {a.contact_id for a in uow.aggregates.values() if isinstance(a, IdentifierClaim) and a.contact_id}
     uow.prefetch(owners)
