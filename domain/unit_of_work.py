@@ -53,6 +53,8 @@ class UnitOfWork:
         self._app = app
         self.aggregates: dict[int, Aggregate] = {}
         self.receipts: list[str] = []
+        # Receipts found already stored when this attempt began (looked up on replays).
+        self.seen: set[str] = set()
         # Each command's result so far in this attempt, in order (a DomainError where refused).
         self.results: list[Any] = []
         # The events of new aggregates no command reads back (activities): saved as they are.
