@@ -42,11 +42,17 @@ def test_a_version_conflict_stores_nothing_of_the_batch(container):
     assert recorder.select_receipts(["shop\x1fe-9"]) == []
 
 
-def test_a_duplicate_receipt_conflicts(container):
+def test_a_duplicate_receipt_conflicts(container, caplog):
     recorder = container.app.recorder
     recorder.insert_events(_events(uuid.uuid4(), range(1, 2)), receipts=["shop\x1fe-1"])
+    refused, then = uuid.uuid4(), uuid.uuid4()
     with pytest.raises(IntegrityError):
-        recorder.insert_events(_events(uuid.uuid4(), range(1, 2)), receipts=["shop\x1fe-1"])
+        recorder.insert_events(_events(refused, range(1, 2)), receipts=["shop\x1fe-1"])
+    # Nothing of the refused insert stays, and its session is clean for the next one.
+    (position,) = recorder.insert_events(_events(then, range(1, 2)), receipts=["shop\x1fe-2"])
+    assert recorder.select_events(refused) == [] and recorder.select_events(then)[0].originator_version == 1
+    assert recorder.max_notification_id() == position
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
 
 
 def test_live_subscribers_see_appended_events(container):
