@@ -8,13 +8,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from eventsourcing.persistence import InterfaceError, OperationalError, ProgrammingError, StoredEvent
 from eventsourcing.postgres import PostgresDatastore, PostgresProcessRecorder
 from eventsourcing.utils import retry
-from psycopg import Cursor
+from psycopg import Connection, Cursor
 from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Identifier
 
@@ -27,6 +28,17 @@ from profiles import arrays
 # ms per batch at 100 000 events, growing with the store), and JIT-compiled them (10 ms
 # more). An index probe is right for these queries whatever the statistics say.
 _INDEX_ONLY = (b"SET LOCAL enable_seqscan = off", b"SET LOCAL jit = off")
+
+
+@contextmanager
+def _one_round_trip(conn: Connection[DictRow]) -> Iterator[None]:
+    """The block's statements in one transaction, sent as one pipeline: the client waits
+    for the server once, at the end. A refused statement makes the server skip the rest,
+    COMMIT included, and the pool's connection block rolls back as the error leaves it."""
+    with conn.pipeline():
+        conn.execute(b"BEGIN")
+        yield
+        conn.execute(b"COMMIT")
 
 
 class ProfilesRecorder(PostgresProcessRecorder):
@@ -93,17 +105,13 @@ class ProfilesRecorder(PostgresProcessRecorder):
         one round trip. The library waits for the server three times: after the insert, as
         its transaction's nested pipeline ends, and at COMMIT; the table stays locked
         across the last two, while the other writers wait (bench B1, two processes)."""
-        # A refused statement (a conflict) skips the COMMIT; the pool's connection block
-        # rolls the aborted transaction back as the error leaves it.
         with self.datastore.get_connection() as conn:
-            with conn.pipeline():
-                conn.execute(b"BEGIN")
+            with _one_round_trip(conn):
                 with conn.cursor() as curs:
                     self._insert_events(curs, stored_events, **kwargs)
                 inserted = conn.cursor()
                 if stored_events:
                     self._insert_stored_events(inserted, stored_events, **kwargs)
-                conn.execute(b"COMMIT")
             return self._fetch_ids_after_insert_events(inserted, stored_events, **kwargs) if stored_events else None
 
     def _insert_stored_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
@@ -148,14 +156,12 @@ class ProfilesRecorder(PostgresProcessRecorder):
         look-up before each batch every statement was parsed and planned again, and each
         look-up took five round trips (bench B1: ~10 % of a batch's wall time)."""
         with self.datastore.get_connection() as conn:
-            with conn.pipeline():
-                conn.execute(b"BEGIN")
+            with _one_round_trip(conn):
                 for setting in _INDEX_ONLY:
                     conn.execute(setting)
                 curs = conn.cursor()
                 arrays.use(curs)
                 curs.execute(statement, params, prepare=True)
-                conn.execute(b"COMMIT")
             return curs.fetchall()
 
     def select_events_many(self, originator_ids: Sequence[Any]) -> dict[Any, list[StoredEvent]]:
