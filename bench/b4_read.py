@@ -14,7 +14,6 @@ service, so past the number it serves at once more clients add only queueing.
 
 from __future__ import annotations
 
-import os
 import random
 import sys
 from typing import Any
@@ -41,22 +40,13 @@ def targets(url: str, schema: str, n: int, seed: int) -> tuple[list[str], list[s
     return by_id, by_email
 
 
-def cpu_seconds(pid: int | None) -> float:
-    """CPU time the process has used (user + system), 0 where /proc is not there."""
-    try:
-        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    except (OSError, TypeError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def measure(port: int, name: str, paths: list[str], concurrency: int, seconds: float,
             pid: int | None = None) -> dict[str, Any]:
     load.closed_loop(port, paths[:200], concurrency, min(2.0, seconds))  # warm pools, plans and caches
     load.timings(port, reset=True)
-    cpu_before = cpu_seconds(pid)
+    cpu_before = common.cpu_seconds(pid)
     run = load.closed_loop(port, paths, concurrency, seconds)
-    cpu_used = cpu_seconds(pid) - cpu_before
+    cpu_used = common.cpu_seconds(pid) - cpu_before
     server = [t for ts in load.timings(port, reset=True).values() for t in ts]
     ok = run["statuses"].get(200, 0)
     requests = len(run["latencies"])
