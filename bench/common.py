@@ -111,21 +111,24 @@ def cpu_seconds(pid: int | None) -> float:
 
 
 def postgres_cpu_seconds() -> float | None:
-    """CPU time every PostgreSQL process on this machine has used, or None when none is
+    """CPU time the PostgreSQL processes on this machine have used, or None when none is
     visible (a server elsewhere): with ``time.process_time`` it splits a benchmark's
-    CPU between Python and the database."""
+    CPU between Python and the database. A backend that exits between two readings
+    takes its share with it, so keep the connections open across them (a pool does)."""
+    try:
+        pids = [int(entry.name) for entry in os.scandir("/proc") if entry.name.isdigit()]
+    except OSError:
+        return None
     total, seen = 0.0, False
-    for entry in os.scandir("/proc") if os.path.isdir("/proc") else ():
-        if not entry.name.isdigit():
-            continue
+    for pid in pids:
         try:
-            with open(f"/proc/{entry.name}/comm") as f:
+            with open(f"/proc/{pid}/comm") as f:
                 if f.read().strip() != "postgres":
                     continue
         except OSError:
             continue  # gone since the listing
         seen = True
-        total += cpu_seconds(int(entry.name))
+        total += cpu_seconds(pid)
     return total if seen else None
 
 
