@@ -95,3 +95,29 @@ def test_export_events_verb_writes_ndjson(container, monkeypatch, tmp_path, caps
     lines = [orjson.loads(x) for x in out.read_bytes().splitlines()]
     assert [x["type"] for x in lines] == ["Contact.Created", "IdentifierClaim.Claimed"]
     assert "exported 2 events" in capsys.readouterr().err
+
+
+def test_export_reads_events_stored_before_ingest_refused_them(container):
+    """A NUL escape and a year-0 instant (0001-01-01T00:30+01:00) are refused on the way in
+    now; stores written before keep them, and the analysts' export must still read the
+    whole log, as the projections do (``projections.events.decode``)."""
+    schema = container.settings.db_schema
+    contact = uuid.uuid4().hex
+    with psycopg.connect(container.database_url, autocommit=True) as conn:
+        for n, (at, name) in enumerate([("2026-02-01T00:00:00+00:00", "page\x00Viewed"),  # stored as the escape \u0000
+                                        ("0001-01-01T00:30:00+01:00", "signedUp")], start=1):
+            state = orjson.dumps({"timestamp": {"_type_": "datetime_iso", "_data_": at}, "domain": "shop",
+                                  "method": "kafka", "actor": "kafka", "name": name,
+                                  "contact_id": {"_type_": "uuid_hex", "_data_": contact}, "properties": {}})
+            conn.execute(f'INSERT INTO "{schema}".profiles_events (originator_id, originator_version, topic, state) '
+                         "VALUES (md5(%s)::uuid, 1, 'domain.activity:Activity.Recorded', %s)", (str(n), state))
+
+    lines = [orjson.loads(x) for x in _export(container, domain="shop").splitlines()]
+    assert [(x["data"]["name"], x["occurredAt"]) for x in lines] == [
+        ("page\ufffdViewed", "2026-02-01T00:00:00+00:00"), ("signedUp", "0001-01-01T00:30:00+01:00")]
+    since = [orjson.loads(x)["data"]["name"] for x in _export(
+        container, since=datetime(2026, 1, 1, tzinfo=UTC)).splitlines()]
+    assert since == ["page\ufffdViewed"]
+    until = [orjson.loads(x)["data"]["name"] for x in _export(
+        container, until=datetime(2026, 1, 1, tzinfo=UTC)).splitlines()]
+    assert until == ["signedUp"]
