@@ -1,16 +1,22 @@
-"""``PreparedPool``: a few connections that run the hottest reads' statements, prepared,
-through psycopg's libpq layer (``psycopg.pq``) directly.
+"""``PreparedPool``: a few connections in libpq's pipeline mode that run the hottest
+reads' statements, prepared, through psycopg's libpq layer (``psycopg.pq``) directly.
 
 Why: a profile read is one indexed row, and psycopg's pool and cursor machinery around it
 cost more CPU than the rest of the request (bench B4: 75 µs of the server's ~130 µs per
 read; driven directly, 34 µs). On one event loop serving many clients that CPU is the
-latency. The connections are still ``psycopg.AsyncConnection``s (connected, configured
-and closed by psycopg), and rows are loaded by psycopg's own ``Transformer`` with the
-connection's loaders, so a value reads exactly as through a cursor; only the cursor's
-send/receive machinery is skipped.
+latency. Why pipelined: with one query per connection at a time, every read paid its own
+``send``, two ``epoll`` registrations and a wake-up of its own PostgreSQL backend. Here
+reads share a connection: those issued in one turn of the event loop leave in one write,
+answers are read as they come by one standing reader, and a few connections serve any
+number of concurrent requests.
 
-A connection that fails, or whose request is cancelled mid-query, is closed and replaced
-on a later request: its protocol state is unknown. Every failure is raised as
+The connections are still ``psycopg.AsyncConnection``s (connected, configured and closed
+by psycopg), and rows are loaded by psycopg's own ``Transformer`` with the connection's
+loaders, so a value reads exactly as through a cursor; only the cursor's send/receive
+machinery is skipped. Each query is followed by its own sync point, so one failing
+statement fails only its own read. A read cancelled mid-query (its client went away)
+leaves its answer to be dropped when it comes. A connection that fails fails the reads
+waiting on it and is replaced on a later request. Every failure is raised as
 ``psycopg.OperationalError``, which the API answers from its ordinary routes (503
 ``database_unavailable`` when the database is really away).
 """
@@ -18,6 +24,7 @@ on a later request: its protocol state is unknown. Every failure is raised as
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -28,168 +35,234 @@ from psycopg import pq
 from psycopg.adapt import Transformer
 
 Configure = Callable[[psycopg.AsyncConnection[Any]], Awaitable[None]]
+Rows = list[tuple[Any, ...]]
 _PLACEHOLDER = re.compile(r"%s")
+_OK = (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK)
 
 
 class PreparedPool:
-    """Up to ``size`` connections, opened as needed (``configure`` runs on each new one).
-    ``query(sql, params)`` runs a psycopg-style statement (``%s`` placeholders; values
-    sent as text) prepared on each connection the first time, and returns its rows as
-    tuples of Python values."""
+    """Up to ``size`` pipelined connections, opened as needed (``configure`` runs on each
+    new one). ``query(sql, params)`` runs a psycopg-style statement (``%s`` placeholders;
+    values sent as text), prepared on each connection the first time, and returns its rows
+    as tuples of Python values. A read goes to an idle connection, else a new one while
+    there is room, else the one with the fewest reads in flight."""
 
     def __init__(self, url: str, size: int, configure: Configure) -> None:
         self.url = url
         self.size = size
         self.configure = configure
-        self._idle: list[_Connection] = []
-        self._count = 0  # idle, busy and being opened
-        self._waiters: deque[asyncio.Future[_Connection | None]] = deque()
+        self._conns: list[_Pipeline] = []
+        self._opening: set[asyncio.Task[_Pipeline]] = set()
         self._closed = False
 
     async def open(self) -> None:
         """Open one connection now, so a database that does not answer shows at start."""
-        self._release(await self._acquire())
+        await self._pick()
 
-    async def query(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        conn = await self._acquire()
-        try:
-            rows = await conn.query(sql, params)
-        except BaseException:
-            self._discard(conn)
-            raise
-        self._release(conn)
-        return rows
+    async def query(self, sql: str, params: Sequence[Any]) -> Rows:
+        return await (await self._pick()).query(sql, params)
 
     async def close(self) -> None:
         self._closed = True
-        idle, self._idle = self._idle, []
-        for conn in idle:
+        for task in self._opening:
+            task.cancel()
+        conns, self._conns = self._conns, []
+        for conn in conns:
             await conn.close()
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_exception(psycopg.OperationalError("the pool is closed"))
 
-    async def _acquire(self) -> _Connection:
+    async def _pick(self) -> _Pipeline:
+        while True:
+            if self._closed:
+                raise psycopg.OperationalError("the pool is closed")
+            if any(c.failed for c in self._conns):
+                self._conns = [c for c in self._conns if not c.failed]
+            least = min(self._conns, key=_in_flight, default=None)
+            room = len(self._conns) + len(self._opening) < self.size
+            if least is not None and (least.in_flight == 0 or not room):
+                return least
+            # None open yet, or all busy with room for one more: wait for a connection
+            # (one being opened already, when there is no room for another).
+            task = self._start_opening() if room else next(iter(self._opening))
+            await asyncio.shield(task)  # raises why it could not connect
+
+    def _start_opening(self) -> asyncio.Task[_Pipeline]:
+        task = asyncio.ensure_future(_Pipeline.open(self.url, self.configure))
+        self._opening.add(task)
+        task.add_done_callback(self._opened)  # even when the request that asked went away
+        return task
+
+    def _opened(self, task: asyncio.Task[_Pipeline]) -> None:
+        self._opening.discard(task)
+        if task.cancelled() or task.exception() is not None:
+            return
+        conn = task.result()
         if self._closed:
-            raise psycopg.OperationalError("the pool is closed")
-        if self._idle:
-            return self._idle.pop()
-        if self._count >= self.size:
-            waiter: asyncio.Future[_Connection | None] = asyncio.get_running_loop().create_future()
-            self._waiters.append(waiter)
-            try:
-                handed = await waiter
-            except asyncio.CancelledError:
-                # Handed something just before the cancel: a connection, or a free place.
-                # Pass it on, or the next waiter would wait for a release that never comes.
-                if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
-                    handed = waiter.result()
-                    if handed is None:
-                        self._hand_on(None)
-                    else:
-                        self._release(handed)
-                raise
-            if handed is not None:
-                return handed
-        # A free place (or the one a discarded connection left): open a connection in it.
-        self._count += 1
-        try:
-            return await _Connection.open(self.url, self.configure)
-        except BaseException:
-            self._count -= 1
-            self._hand_on(None)
-            raise
-
-    def _release(self, conn: _Connection) -> None:
-        if self._closed:
-            self._discard(conn)
-        elif not self._hand_on(conn):
-            self._idle.append(conn)
-
-    def _discard(self, conn: _Connection) -> None:
-        conn.abandon()
-        self._count -= 1
-        self._hand_on(None)  # a waiter may open one in its place
-
-    def _hand_on(self, conn: _Connection | None) -> bool:
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(conn)  # None: the waiter opens one in the freed place
-                return True
-        return False
+            conn.fail(psycopg.OperationalError("the pool is closed"))
+        else:
+            self._conns.append(conn)
 
 
-class _Connection:
+def _in_flight(conn: _Pipeline) -> int:
+    return conn.in_flight
+
+
+class _Pipeline:
+    """One connection in pipeline mode: requests queue in order, one standing reader
+    hands each answer to the request at the head of the queue."""
+
     def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
         self.conn = conn
         self.pgconn: pq.abc.PGconn = conn.pgconn
         self.rows = Transformer(conn)
         self.prepared: dict[str, bytes] = {}  # statement → its name on this connection
+        self._preparing: dict[str, asyncio.Future[bytes]] = {}
+        self._names = itertools.count()
+        # One entry per query sent: the future awaiting its rows (or a prepared name).
+        self._waiting: deque[tuple[asyncio.Future[Any], Callable[[pq.abc.PGresult], Any]]] = deque()
+        self._answer: list[pq.abc.PGresult] = []  # the head query's results so far
+        self._ended = False  # the head query's results are complete; its sync point is next
+        self._flush_due = False
+        self._writing = False
+        self.failed: Exception | None = None
+        self._loop = asyncio.get_running_loop()
+        self._socket = self.pgconn.socket
+        self.pgconn.enter_pipeline_mode()
+        self._loop.add_reader(self._socket, self._read)
 
     @classmethod
-    async def open(cls, url: str, configure: Configure) -> _Connection:
+    async def open(cls, url: str, configure: Configure) -> _Pipeline:
         conn = await psycopg.AsyncConnection.connect(url, autocommit=True)
         try:
             await configure(conn)
+            return cls(conn)
         except BaseException:
             await conn.close()
             raise
-        return cls(conn)
 
-    async def query(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        pgconn = self.pgconn
+    @property
+    def in_flight(self) -> int:
+        return len(self._waiting)
+
+    async def query(self, sql: str, params: Sequence[Any]) -> Rows:
         name = self.prepared.get(sql)
         if name is None:
-            name = f"hot{len(self.prepared)}".encode()
-            numbered = iter(range(1, len(params) + 1))
-            pgconn.send_prepare(name, _PLACEHOLDER.sub(lambda _: f"${next(numbered)}", sql).encode())
-            await self._wait()
-            self._result()
-            self.prepared[sql] = name
-        pgconn.send_query_prepared(name, [_text(p) for p in params])
-        await self._wait()
-        result = self._result()
+            name = await self._prepare(sql, len(params))
+        return await self._send(self.pgconn.send_query_prepared, (name, [_text(p) for p in params]), self._load)
+
+    async def _prepare(self, sql: str, count: int) -> bytes:
+        """The statement's name once PostgreSQL has prepared it (concurrent first uses
+        share one preparation; a failed one is tried again by the next read)."""
+        preparing = self._preparing.get(sql)
+        if preparing is None:
+            name = f"hot{next(self._names)}".encode()
+            numbered = iter(range(1, count + 1))
+            text = _PLACEHOLDER.sub(lambda _: f"${next(numbered)}", sql).encode()
+            preparing = self._preparing[sql] = asyncio.ensure_future(
+                self._send(self.pgconn.send_prepare, (name, text), lambda _: name))
+            preparing.add_done_callback(lambda done: self._prepared(sql, done))
+        return await asyncio.shield(preparing)
+
+    def _prepared(self, sql: str, done: asyncio.Future[bytes]) -> None:
+        del self._preparing[sql]
+        if not done.cancelled() and done.exception() is None:
+            self.prepared[sql] = done.result()
+
+    def _send(self, send: Callable[..., None], args: tuple[Any, ...],
+              answer: Callable[[pq.abc.PGresult], Any]) -> asyncio.Future[Any]:
+        future: asyncio.Future[Any] = self._loop.create_future()
+        if self.failed is not None:
+            future.set_exception(self.failed)
+            return future
+        try:
+            send(*args)
+            self.pgconn.pipeline_sync()  # its own sync point: an error aborts this query only
+        except psycopg.Error as exc:
+            self.fail(exc)
+            future.set_exception(self.failed or exc)
+            return future
+        self._waiting.append((future, answer))
+        if not self._flush_due:  # one write for all the reads of this turn of the loop
+            self._flush_due = True
+            self._loop.call_soon(self._flush)
+        return future
+
+    def _load(self, result: pq.abc.PGresult) -> Rows:
         self.rows.set_pgresult(result)
         return self.rows.load_rows(0, result.ntuples, tuple)  # type: ignore[no-any-return]
 
-    async def _wait(self) -> None:
-        """Until the whole request is sent and its answer is in (libpq is non-blocking)."""
-        pgconn, loop = self.pgconn, asyncio.get_running_loop()
-        while pgconn.flush():
-            await _ready(loop.add_writer, loop.remove_writer, pgconn.socket)
-        while True:
+    def _flush(self) -> None:
+        if self.failed is not None:
+            return
+        try:
+            unsent = self.pgconn.flush()
+        except psycopg.Error as exc:
+            self.fail(exc)
+            return
+        if unsent and not self._writing:
+            self._writing = True
+            self._loop.add_writer(self._socket, self._flush)
+        elif not unsent:
+            self._flush_due = False
+            if self._writing:
+                self._writing = False
+                self._loop.remove_writer(self._socket)
+        if self._waiting and not self.pgconn.is_busy():
+            # libpq reads while a write would block (or while sending a full buffer), so an
+            # answer may already sit in its buffer with no readable socket left to say so.
+            self._read()
+
+    def _read(self) -> None:
+        """Called whenever the socket has data: hand out every complete answer."""
+        pgconn = self.pgconn
+        try:
             pgconn.consume_input()
-            if not pgconn.is_busy():
-                return
-            await _ready(loop.add_reader, loop.remove_reader, pgconn.socket)
+            while not pgconn.is_busy():
+                result = pgconn.get_result()
+                if result is None:
+                    if not self._answer or self._ended:
+                        break  # nothing more has arrived
+                    self._ended = True
+                elif result.status == pq.ExecStatus.PIPELINE_SYNC:
+                    self._answer_head()
+                else:
+                    self._answer.append(result)
+            if pgconn.status != pq.ConnStatus.OK:
+                raise psycopg.OperationalError(pgconn.get_error_message() or "the connection was lost")
+        except psycopg.Error as exc:
+            self.fail(exc)
 
-    def _result(self) -> pq.abc.PGresult:
-        answer, error = None, None
-        while (result := self.pgconn.get_result()) is not None:
-            if result.status == pq.ExecStatus.FATAL_ERROR:
-                error = result.get_error_message()
-            answer = answer or result
-        if error is not None or answer is None:
-            raise psycopg.OperationalError(error or "no result")
-        return answer
+    def _answer_head(self) -> None:
+        results, self._answer, self._ended = self._answer, [], False
+        if not self._waiting:
+            raise psycopg.OperationalError("an answer to no request")
+        future, answer = self._waiting.popleft()
+        if future.done():  # cancelled: its request went away
+            return
+        errors = [r.get_error_message() or "aborted" for r in results if r.status not in _OK]
+        try:
+            if errors or not results:
+                raise psycopg.OperationalError(errors[0] if errors else "no result")
+            future.set_result(answer(results[0]))
+        except Exception as exc:  # a value its loader refused, too: this request's failure only
+            future.set_exception(exc)
 
-    def abandon(self) -> None:
-        """Close at once, whatever the protocol state (a request may be half-way)."""
+    def fail(self, exc: Exception) -> None:
+        """Give up the connection: every request waiting on it gets ``exc``."""
+        if self.failed is not None:
+            return
+        self.failed = exc if isinstance(exc, psycopg.OperationalError) else psycopg.OperationalError(str(exc))
+        self._loop.remove_reader(self._socket)
+        if self._writing:
+            self._loop.remove_writer(self._socket)
+        while self._waiting:
+            future, _ = self._waiting.popleft()
+            if not future.done():
+                future.set_exception(self.failed)
         self.pgconn.finish()
 
     async def close(self) -> None:
+        self.fail(psycopg.OperationalError("the pool is closed"))
         await self.conn.close()
-
-
-async def _ready(add: Any, remove: Any, fd: int) -> None:
-    ready = asyncio.get_running_loop().create_future()
-    add(fd, lambda: ready.done() or ready.set_result(None))
-    try:
-        await ready
-    finally:
-        remove(fd)
 
 
 def _text(value: Any) -> bytes | None:

@@ -60,7 +60,7 @@ class PostgresReadModel:
     """
 
     def __init__(self, database_url: str, schema: str, *, pool_size: int = 8) -> None:
-        self.database_url, self.schema, self.pool_size = database_url, schema, pool_size
+        self.database_url, self.schema = database_url, schema
         self.pool = ConnectionPool(database_url, min_size=1, max_size=pool_size, open=True,
                                    kwargs={"autocommit": True}, configure=_configure, name="read-model")
         self.view = self.events = sql.Identifier(schema).as_string(None)
@@ -75,7 +75,7 @@ class PostgresReadModel:
         is opened and closed by whoever runs the event loop (the API's lifespan)."""
         from projections.async_reader import AsyncProfileReader
 
-        return AsyncProfileReader(self.database_url, self.schema, pool_size=self.pool_size)
+        return AsyncProfileReader(self.database_url, self.schema)
 
     # -- positions ------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
-"""``PreparedPool``, the hot reads' connections: values read as through a cursor, never
-more connections than its size, and a connection that failed or was abandoned half-way
+"""``PreparedPool``, the hot reads' pipelined connections: values read as through a
+cursor, never more connections than its size, every read its own answer however many
+share a connection (a failing or cancelled one included), and a connection that failed
 is replaced rather than reused."""
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def test_values_read_as_through_a_cursor(database_url):
                                 uuid.UUID(int=7), 'quote " and \\ back', 2**62, True, None)]
 
 
-def test_more_readers_than_connections_wait_their_turn(database_url):
+def test_more_readers_than_connections_share_them(database_url):
     pool = _pool(database_url, size=2)
     seen: list[int] = []
 
@@ -100,9 +101,9 @@ def test_a_failed_statement_or_a_cancelled_read_leaves_a_working_pool(database_u
         try:
             with pytest.raises(psycopg.OperationalError, match="no_such_table"):
                 await pool.query("SELECT * FROM no_such_table WHERE id = %s", (1,))
-            slow = asyncio.ensure_future(pool.query("SELECT pg_sleep(5)", ()))
-            await asyncio.sleep(0.2)
-            slow.cancel()  # the client went away mid-query: that connection is abandoned
+            slow = asyncio.ensure_future(pool.query("SELECT 'slow' FROM pg_sleep(0.3)", ()))
+            await asyncio.sleep(0.1)
+            slow.cancel()  # the client went away mid-query: its answer is dropped when it comes
             with pytest.raises(asyncio.CancelledError):
                 await slow
             return await asyncio.wait_for(pool.query("SELECT %s::text", ("fine",)), timeout=2)
@@ -112,22 +113,28 @@ def test_a_failed_statement_or_a_cancelled_read_leaves_a_working_pool(database_u
     assert asyncio.run(run()) == [("fine",)]
 
 
-def test_a_reader_cancelled_as_a_place_frees_up_passes_it_on(database_url):
-    """A connection dropped while two readers wait hands its place to the first; if that
-    one is cancelled before it runs (its client went away), the second must get it."""
+def test_reads_sharing_a_connection_each_get_their_own_answer(database_url):
+    """Fifty reads in flight on one connection: a failing one and a cancelled one in the
+    middle take nothing from their neighbours, and nothing is answered out of turn."""
     pool = _pool(database_url, size=1)
 
-    async def run() -> list:
+    async def run() -> tuple[list, int]:
         await pool.open()
         try:
-            held = await pool._acquire()  # noqa: SLF001 - the pool's one connection, busy
-            first = asyncio.ensure_future(pool.query("SELECT 1", ()))
-            second = asyncio.ensure_future(pool.query("SELECT 2", ()))
-            await asyncio.sleep(0.05)  # both wait
-            pool._discard(held)  # noqa: SLF001 - as when its query failed: the place goes to `first`
-            first.cancel()  # … which is cancelled before it runs
-            return await asyncio.wait_for(second, timeout=2)
+            reads = [asyncio.ensure_future(pool.query("SELECT 10 / %s::int", (n,))) for n in range(-25, 25)]
+            await asyncio.sleep(0)  # all sent …
+            reads[30].cancel()  # … and one given up before its answer came
+            answers = await asyncio.gather(*reads, return_exceptions=True)
+            return answers, len(_sessions(database_url, pool.application_name))
         finally:
             await pool.close()
 
-    assert asyncio.run(run()) == [(2,)]
+    answers, sessions = asyncio.run(run())
+    assert sessions == 1
+    for n, answer in zip(range(-25, 25), answers, strict=True):
+        if n == 0:
+            assert isinstance(answer, psycopg.OperationalError) and "division by zero" in str(answer)
+        elif n == 5:  # reads[30]
+            assert isinstance(answer, asyncio.CancelledError)
+        else:
+            assert answer == [(int(10 / n),)], n
