@@ -1,10 +1,10 @@
-"""The two hottest reads answered in front of FastAPI's routing (bench B4).
+"""The hottest reads answered in front of FastAPI's routing (bench B4).
 
-``GET /v1/domains/{domain}/contacts/{contactId}`` and ``GET …/contacts?email=…`` are most
-of the API's traffic, and through FastAPI's middleware, routing and dependency solving a
+``GET /v1/domains/{domain}/contacts/{contactId}`` and a search by one identifier (``GET
+…/contacts?email=…``, ``?phoneNumber=…`` or ``?userId=…``) are most of the API's traffic, and through FastAPI's middleware, routing and dependency solving a
 profile read cost about twice the query itself. This pure ASGI shortcut answers only
 their plain, successful form — a key allowed on the domain, a valid slug and canonical
-id, no parameter but ``email``, the contact found — with the bytes and headers the routes
+id, no parameter but the one identifier, the contact found — with the bytes and headers the routes
 in ``api.routes.contacts`` send. Anything else (a refusal, ``minPosition``, paging,
 another identifier, a 404, no open async reader) falls through to those routes, which
 stay the contract's one definition and what the OpenAPI document describes.
@@ -26,7 +26,10 @@ from domain.errors import DomainError, InvalidInput
 _CONTACT = re.compile(r"/v1/domains/([a-z0-9][a-z0-9-]{0,62})/contacts/"
                       r"([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})")
 _SEARCH = re.compile(r"/v1/domains/([a-z0-9][a-z0-9-]{0,62})/contacts")
-EMAIL_MAX = 320  # as the route's ``email`` query parameter
+# The search's identifiers: query parameter → (the reader's keyword, the route's length
+# limit, its normalising), as the route ``api.routes.contacts.find_contacts`` has them.
+IDENTIFIERS = {"email": ("email", 320, values.email), "phoneNumber": ("phone", 40, values.phone),
+               "userId": ("user_id", 256, values.user_id)}
 SEARCH_LIMIT = 50  # the route's default page size
 
 
@@ -73,10 +76,10 @@ class FastReads:
             if document is None:
                 return None  # the route answers the 404 problem
             return orjson.dumps(document), self.routes["contact"]
-        email = _only_email(scope.get("query_string", b""))
-        if email is None:
+        identifier = _only_identifier(scope.get("query_string", b""))
+        if identifier is None:
             return None
-        items, next_cursor = await reads.find_contacts(domain, email=email, limit=SEARCH_LIMIT)
+        items, next_cursor = await reads.find_contacts(domain, limit=SEARCH_LIMIT, **identifier)
         return orjson.dumps({"items": items, "nextCursor": next_cursor}), self.routes["search"]
 
     def _reads(self, scope: dict[str, Any], domain: str) -> Any:
@@ -92,12 +95,16 @@ class FastReads:
         return twin[1] if principal.may_see(domain) else None
 
 
-def _only_email(query_string: bytes) -> str | None:
-    """The normalised email when ``email`` is the one parameter, else None."""
+def _only_identifier(query_string: bytes) -> dict[str, str] | None:
+    """``{keyword: normalised value}`` when one identifier is the one parameter, else None."""
     pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
-    if len(pairs) != 1 or pairs[0][0] != "email" or not pairs[0][1] or len(pairs[0][1]) > EMAIL_MAX:
+    if len(pairs) != 1 or pairs[0][0] not in IDENTIFIERS:
+        return None
+    name, value = pairs[0]
+    keyword, longest, normalise = IDENTIFIERS[name]
+    if not value or len(value) > longest:
         return None
     try:
-        return values.email(pairs[0][1])
+        return {keyword: normalise(value)}
     except InvalidInput:
         return None

@@ -1,5 +1,5 @@
-"""The hottest reads (a profile, a search by email) answered on the asyncio path answer
-exactly what the read model holds, and refuse what the routes refuse (bench B4)."""
+"""The hottest reads (a profile, a search by one identifier) answered on the asyncio path
+answer exactly what the read model holds, and refuse what the routes refuse (bench B4)."""
 
 from __future__ import annotations
 
@@ -40,6 +40,25 @@ def test_profile_and_search_answer_the_read_models_documents(service, api, domai
                          headers=api.headers)
     assert (routed.status_code, routed.headers, routed.content) == (200, found.headers, found.content)
     assert [c["id"] for c in found.json()["items"]] == [ann["id"]]
+
+
+def test_searches_by_phone_and_user_id_answer_as_the_route_does(service, api, domain):
+    user_id = f"u-{uuid.uuid4().hex[:8]}"
+    ann = _created(api, domain, phoneNumber="+372 5551 2345", userId=user_id, firstName="Ann")
+    base = f"/v1/domains/{domain}/contacts"
+    for params in ({"phoneNumber": "+37255512345"}, {"phoneNumber": " +372 5551 2345 "}, {"userId": user_id}):
+        found = service.get(base, params=params, headers=api.headers)
+        assert found.status_code == 200 and [c["id"] for c in found.json()["items"]] == [ann["id"]], params
+        routed = service.get(base, params={**params, "minPosition": 1}, headers=api.headers)
+        assert (routed.status_code, routed.headers, routed.content) == (200, found.headers, found.content)
+    for params, status in (({"phoneNumber": "not a phone"}, 200), ({"userId": "nobody-" + user_id}, 200),
+                           ({"phoneNumber": "+3" * 30}, 422), ({"userId": "u" * 300}, 422)):
+        response = service.get(base, params=params, headers=api.headers)
+        assert response.status_code == status, (params, response.text)
+        if status == 200:
+            assert response.json() == {"items": [], "nextCursor": None}
+        else:
+            assert problem_code(response) == "validation_error"
 
 
 def test_the_async_reader_reads_what_the_sync_one_reads(service, api, domain):
