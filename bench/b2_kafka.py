@@ -5,7 +5,9 @@
 The topic is filled first (not timed). Measured, for each count in ``--processes`` (a
 fresh store each): that many members of one consumer group, each a ``profiles consume`` process (``ContactEventConsumer``), from start (group
 join included) until the store's tracking records say every partition's last offset is
-stored, events per second. One process uses about one core (the GIL); the partitions
+stored, events per second; and the same members' steady rate, from the first stored batch
+to the last (process start, imports and the group's join left out, as the baseline leaves
+out its consumer's). One process uses about one core (the GIL); the partitions
 spread over the members as they would in a deployment. Baseline in the same run: a plain kafka-python
 consumer reading the same topic and decoding each message exactly as the consumer does
 (``consumers.records.decode``: JSON + envelope validation), storing nothing.
@@ -50,11 +52,14 @@ def consume_only(bootstrap: str, topic: str, total: int, quiet: bool) -> float:
 
 
 def consume_into_store(container: Any, env: dict[str, str], processes: int, topic: str, ends: dict[int, int],
-                       total: int, quiet: bool) -> float:
+                       total: int, quiet: bool) -> tuple[float, float | None]:
+    """(seconds from starting the members until all is stored, events/s from the first
+    stored batch seen to the last; None when the first look already saw everything)."""
     from consumers.consumer import tracking_name
 
     recorder = container.app.recorder
     bar = common.progress(total, f"B2 consumer → store ({processes} processes)", quiet=quiet, unit="msg")
+    first: tuple[float, int] | None = None
     with load.roles(env, *["consume"] * processes) as members, common.Timer() as t:
         done = 0
         while done < total:
@@ -63,10 +68,14 @@ def consume_into_store(container: Any, env: dict[str, str], processes: int, topi
             time.sleep(0.1)
             stored = [recorder.max_tracking_id(tracking_name(topic, p)) for p in ends]
             now = sum(0 if s is None else s + 1 for s in stored)
+            if first is None and now:
+                first = (time.perf_counter(), now)
             bar.update(now - done)
             done = now
+        ended = time.perf_counter()
     bar.close()
-    return t.seconds
+    steady = None if first is None or first[1] >= total else (total - first[1]) / (ended - first[0])
+    return t.seconds, steady
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
                                                                    prefix="k"), args.events, args.quiet)
         total = sum(ends.values())
         base_seconds = consume_only(bootstrap, topic, total, args.quiet)
-        runs: dict[int, tuple[float, int]] = {}
+        runs: dict[int, tuple[float, int, float | None]] = {}
         for processes in counts:
             with common.scratch_schema(url, "b2") as schema:
                 env = {"DATABASE_URL": url, "PROFILES_DB_SCHEMA": schema, "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
@@ -97,18 +106,23 @@ def main(argv: list[str] | None = None) -> int:
                 container = common.build_container(url, schema,
                                                    **{k: v for k, v in env.items() if k != "DATABASE_URL"})
                 try:
-                    seconds = consume_into_store(container, env, processes, topic, ends, total, args.quiet)
-                    runs[processes] = (seconds, container.app.recorder.max_notification_id() or 0)
+                    seconds, steady = consume_into_store(container, env, processes, topic, ends, total, args.quiet)
+                    runs[processes] = (seconds, container.app.recorder.max_notification_id() or 0, steady)
                 finally:
                     container.close()
 
-    figures = [common.Figure(f"events/s, Kafka → store, {n} process{'es' if n > 1 else ''}", total / seconds,
-                             "ev/s", total / base_seconds, "consume + decode, no store", target=TARGET_RATE)
-               for n, (seconds, _) in runs.items()]
+    figures = []
+    for n, (seconds, _, steady) in runs.items():
+        members = f"{n} process{'es' if n > 1 else ''}"
+        figures.append(common.Figure(f"events/s, Kafka → store, {members}", total / seconds, "ev/s",
+                                     total / base_seconds, "consume + decode, no store", target=TARGET_RATE))
+        if steady is not None:
+            figures.append(common.Figure(f"events/s, {members}, first batch stored → last", steady, "ev/s",
+                                         total / base_seconds, "consume + decode, no store", target=TARGET_RATE))
     params = {"events": total, "contacts": args.contacts, "partitions": args.partitions,
               "processes": counts, "smoke": args.smoke}
-    extra = {"seconds": {n: round(s, 2) for n, (s, _) in runs.items()}, "baseline_seconds": round(base_seconds, 2),
-             "stored_rows": {n: rows for n, (_, rows) in runs.items()}, "partition_ends": ends}
+    extra = {"seconds": {n: round(s, 2) for n, (s, _, _) in runs.items()}, "baseline_seconds": round(base_seconds, 2),
+             "stored_rows": {n: rows for n, (_, rows, _) in runs.items()}, "partition_ends": ends}
     common.report("b2", "Kafka ingest", params, figures, url=url, extra=extra, save=not args.no_save)
     return 0
 
