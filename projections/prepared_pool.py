@@ -26,6 +26,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
+import select
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -38,14 +40,16 @@ Configure = Callable[[psycopg.AsyncConnection[Any]], Awaitable[None]]
 Rows = list[tuple[Any, ...]]
 _PLACEHOLDER = re.compile(r"%s")
 _OK = (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK)
+RETRY_SECONDS = 1.0  # after a connection could not be opened, reads queue on the open ones this long
 
 
 class PreparedPool:
     """Up to ``size`` pipelined connections, opened as needed (``configure`` runs on each
     new one). ``query(sql, params)`` runs a psycopg-style statement (``%s`` placeholders;
     values sent as text), prepared on each connection the first time, and returns its rows
-    as tuples of Python values. A read goes to an idle connection, else a new one while
-    there is room, else the one with the fewest reads in flight."""
+    as tuples of Python values. A read goes to an idle connection, else to the one with
+    the fewest reads in flight, while another is opened beside it when there is room; it
+    waits for a connection to open only when none is open."""
 
     def __init__(self, url: str, size: int, configure: Configure) -> None:
         self.url = url
@@ -53,6 +57,7 @@ class PreparedPool:
         self.configure = configure
         self._conns: list[_Pipeline] = []
         self._opening: set[asyncio.Task[_Pipeline]] = set()
+        self._retry_at = 0.0  # no background opening before then (the last one failed)
         self._closed = False
 
     async def open(self) -> None:
@@ -78,12 +83,17 @@ class PreparedPool:
                 self._conns = [c for c in self._conns if not c.failed]
             least = min(self._conns, key=_in_flight, default=None)
             room = len(self._conns) + len(self._opening) < self.size
-            if least is not None and (least.in_flight == 0 or not room):
+            if least is not None:
+                if least.in_flight and room and time.monotonic() >= self._retry_at:
+                    # In the background: this read queues on `least` meanwhile, and a
+                    # connection the server refuses fails no read an open one can serve.
+                    self._start_opening()
                 return least
-            # None open yet, or all busy with room for one more: wait for a connection
-            # (one being opened already, when there is no room for another).
+            # None open: this read needs one (one being opened already, if no room).
             task = self._start_opening() if room else next(iter(self._opening))
-            await asyncio.shield(task)  # raises why it could not connect
+            await asyncio.wait((task,))  # not shield(): a close() cancelling it is no cancel of ours
+            if not task.cancelled() and (error := task.exception()) is not None:
+                raise error  # why it could not connect
 
     def _start_opening(self) -> asyncio.Task[_Pipeline]:
         task = asyncio.ensure_future(_Pipeline.open(self.url, self.configure))
@@ -93,7 +103,10 @@ class PreparedPool:
 
     def _opened(self, task: asyncio.Task[_Pipeline]) -> None:
         self._opening.discard(task)
-        if task.cancelled() or task.exception() is not None:
+        if task.cancelled():
+            return
+        if task.exception() is not None:
+            self._retry_at = time.monotonic() + RETRY_SECONDS
             return
         conn = task.result()
         if self._closed:
@@ -126,6 +139,8 @@ class _Pipeline:
         self.failed: Exception | None = None
         self._loop = asyncio.get_running_loop()
         self._socket = self.pgconn.socket
+        self._more = select.poll()  # is there still something to read? (see ``_read``)
+        self._more.register(self._socket, select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP)
         self.pgconn.enter_pipeline_mode()
         self._loop.add_reader(self._socket, self._read)
 
@@ -212,24 +227,35 @@ class _Pipeline:
             self._read()
 
     def _read(self) -> None:
-        """Called whenever the socket has data: hand out every complete answer."""
+        """Called whenever the socket has data: hand out every complete answer, reading
+        until the socket has nothing more. One call must be enough: on an error event (a
+        reset, when the backend died with requests of ours unread) uvloop calls a reader
+        once and then drops it, and one ``consume_input`` may not reach the error."""
         pgconn = self.pgconn
         try:
-            pgconn.consume_input()
-            while not pgconn.is_busy():
-                result = pgconn.get_result()
-                if result is None:
-                    if not self._answer or self._ended:
-                        break  # nothing more has arrived
-                    self._ended = True
-                elif result.status == pq.ExecStatus.PIPELINE_SYNC:
-                    self._answer_head()
-                else:
-                    self._answer.append(result)
-            if pgconn.status != pq.ConnStatus.OK:
-                raise psycopg.OperationalError(pgconn.get_error_message() or "the connection was lost")
+            while True:
+                pgconn.consume_input()
+                self._hand_out()
+                if pgconn.status != pq.ConnStatus.OK:
+                    raise psycopg.OperationalError(pgconn.get_error_message() or "the connection was lost")
+                if not self._more.poll(0):
+                    return
         except psycopg.Error as exc:
             self.fail(exc)
+
+    def _hand_out(self) -> None:
+        """Every complete answer libpq has read so far, to its request."""
+        pgconn = self.pgconn
+        while not pgconn.is_busy():
+            result = pgconn.get_result()
+            if result is None:
+                if not self._answer or self._ended:
+                    return  # nothing more has arrived
+                self._ended = True
+            elif result.status == pq.ExecStatus.PIPELINE_SYNC:
+                self._answer_head()
+            else:
+                self._answer.append(result)
 
     def _answer_head(self) -> None:
         results, self._answer, self._ended = self._answer, [], False
@@ -256,8 +282,8 @@ class _Pipeline:
             self._loop.remove_writer(self._socket)
         while self._waiting:
             future, _ = self._waiting.popleft()
-            if not future.done():
-                future.set_exception(self.failed)
+            if not future.done():  # one exception each: a shared one would grow one traceback for all
+                future.set_exception(psycopg.OperationalError(str(self.failed)))
         self.pgconn.finish()
 
     async def close(self) -> None:
