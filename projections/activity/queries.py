@@ -12,7 +12,7 @@ from uuid import UUID
 from psycopg import Connection
 
 from domain import errors
-from projections.cursors import decode, encode, iso
+from projections.cursors import decode, encode, instant, iso
 
 Page = tuple[list[dict[str, Any]], str | None]
 MAX_DAYS = 30
@@ -49,7 +49,7 @@ def page(conn: Connection[Any], view: str, domain: str, contact_id: UUID, *, day
                               "since": datetime.now(tz=UTC) - timedelta(days=days), "limit": limit + 1}
     extra = " AND occurred_at >= %(since)s"
     if cursor:
-        at, entry = decode(cursor, 2)
+        at, entry = decode(cursor, instant, UUID)
         params.update(at=at, entry=entry)
         extra += " AND (occurred_at, id) < (%(at)s::timestamptz, %(entry)s::uuid)"
     newest = " ORDER BY occurred_at DESC, id DESC LIMIT %(limit)s"

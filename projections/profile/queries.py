@@ -9,7 +9,7 @@ from psycopg import Connection
 
 from domain import errors, values
 from domain.vault import unseal
-from projections.cursors import decode, encode, iso
+from projections.cursors import decode, encode, instant, iso
 
 Page = tuple[list[dict[str, Any]], str | None]
 
@@ -49,7 +49,7 @@ def find_contacts_query(view: str, domain: str, *, email: str | None, phone: str
     except errors.InvalidInput:
         return None  # a value that cannot be an identifier matches no contact
     if cursor:
-        at, cid = decode(cursor, 2)
+        at, cid = decode(cursor, instant, UUID)
         where.append("(created_at, id) > (%s::timestamptz, %s::uuid)")
         params += [at, cid]
     limit = max(1, min(limit, 1000))

@@ -33,7 +33,7 @@ def segment(conn: Connection[Any], view: str, domain: str, segment_id: UUID) -> 
 def members(conn: Connection[Any], view: str, domain: str, segment_id: UUID, *, limit: int,
             cursor: str | None) -> Page:
     limit = max(1, min(limit, 1000))
-    after = decode(cursor, 1)[0] if cursor else "00000000-0000-0000-0000-000000000000"
+    after = decode(cursor, UUID)[0] if cursor else UUID(int=0)
     rows = conn.execute(
         f"SELECT m.contact_id, p.email, p.phone, p.user_id, m.since FROM {view}.segment_members m "
         f"JOIN {view}.profile_contacts p ON p.id = m.contact_id "

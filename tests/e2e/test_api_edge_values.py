@@ -6,6 +6,7 @@ JSON encoder of the service could write it, and every read of that profile faile
 
 from __future__ import annotations
 
+import base64
 import uuid
 
 import orjson
@@ -116,3 +117,26 @@ def test_half_a_surrogate_pair_is_refused_and_a_whole_one_is_a_character(service
                         headers={"content-type": "application/json"})  # tracked: the read below waits for it
     assert whole.status_code == 200, whole.text
     assert api.get(base).json()["variables"] == {"mood": "\U0001f600", "path": "C:\\ud800"}
+
+
+def test_a_cursor_no_page_handed_out_is_refused_on_every_paged_read(api: Api, domain):
+    """A cursor is opaque, but only base64 of a JSON list: one spelling another list (a
+    tampered or hand-made one) reached the query's casts and was answered 503
+    "database_unavailable", as if the database were away."""
+    ann = api.contact(domain, email=f"cur.{uuid.uuid4().hex[:8]}@example.com", variables={"city": "Tallinn"})
+    segment = api.post(f"/v1/domains/{domain}/segments",
+                       json={"name": "Tallinn", "conditions": {"field": "variables.city", "op": "eq",
+                                                                "value": "Tallinn"}}).json()
+    paged = [f"/v1/domains/{domain}/contacts", f"/v1/domains/{domain}/contacts/{ann['id']}/activity",
+             f"/v1/domains/{domain}/segments/{segment['id']}/contacts"]
+    for key in (["nope", "nope"], ["2026-11-01T10:00:00+00:00", "nope"], ["2026-11-01T10:00:00", str(uuid.uuid4())],
+                ["nope"], ["99999-01-01T00:00:00+00:00", str(uuid.uuid4())]):
+        cursor = base64.urlsafe_b64encode(orjson.dumps(key)).decode().rstrip("=")
+        for path in paged:
+            response = api.get(path, cursor=cursor)
+            assert response.status_code == 422, (path, key, response.text)
+            assert problem_code(response) == "validation_error" and "invalid cursor" in response.json()["detail"]
+    # Pages handed out still page on.
+    api.contact(domain, email=f"cur2.{uuid.uuid4().hex[:8]}@example.com")
+    first = api.get(paged[0], limit=1).json()
+    assert api.get(paged[0], limit=1, cursor=first["nextCursor"]).status_code == 200
