@@ -16,9 +16,10 @@ loaders, so a value reads exactly as through a cursor; only the cursor's send/re
 machinery is skipped. Each query is followed by its own sync point, so one failing
 statement fails only its own read. A read cancelled mid-query (its client went away)
 leaves its answer to be dropped when it comes. A connection that fails fails the reads
-waiting on it and is replaced on a later request. Every failure is raised as
-``psycopg.OperationalError``, which the API answers from its ordinary routes (503
-``database_unavailable`` when the database is really away).
+waiting on it and is replaced on a later request. A statement's failure is raised as
+psycopg's class for its SQLSTATE, as through a cursor; a lost or refused connection, or a
+closed pool, as ``psycopg.OperationalError``, which the API answers from its ordinary
+routes (503 ``database_unavailable``).
 """
 
 from __future__ import annotations
@@ -127,6 +128,7 @@ class _Pipeline:
         self.conn = conn
         self.pgconn: pq.abc.PGconn = conn.pgconn
         self.rows = Transformer(conn)
+        self._encoding = conn.info.encoding
         self.prepared: dict[str, bytes] = {}  # statement → its name on this connection
         self._preparing: dict[str, asyncio.Future[bytes]] = {}
         self._names = itertools.count()
@@ -264,13 +266,23 @@ class _Pipeline:
         future, answer = self._waiting.popleft()
         if future.done():  # cancelled: its request went away
             return
-        errors = [r.get_error_message() or "aborted" for r in results if r.status not in _OK]
+        refused = next((r for r in results if r.status not in _OK), None)
         try:
-            if errors or not results:
-                raise psycopg.OperationalError(errors[0] if errors else "no result")
+            if refused is not None:
+                raise self._error(refused)
+            if not results:
+                raise psycopg.OperationalError("no result")
             future.set_result(answer(results[0]))
         except Exception as exc:  # a value its loader refused, too: this request's failure only
             future.set_exception(exc)
+
+    def _error(self, result: pq.abc.PGresult) -> psycopg.Error:
+        """psycopg's error for a failed result, as a cursor raises it (``UndefinedTable``,
+        ``DivisionByZero``, ``AdminShutdown`` …), so a broken statement is a 500, not a
+        503. One without an SQLSTATE is libpq's own, about the connection."""
+        if result.status == pq.ExecStatus.FATAL_ERROR and result.error_field(pq.DiagnosticField.SQLSTATE):
+            return psycopg.errors.error_from_result(result, self._encoding)
+        return psycopg.OperationalError(result.get_error_message(self._encoding) or "aborted")
 
     def fail(self, exc: Exception) -> None:
         """Give up the connection: every request waiting on it gets ``exc``."""
