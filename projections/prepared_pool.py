@@ -174,8 +174,7 @@ class _Pipeline:
             name = f"hot{next(self._names)}".encode()
             numbered = iter(range(1, count + 1))
             text = _PLACEHOLDER.sub(lambda _: f"${next(numbered)}", sql).encode()
-            preparing = self._preparing[sql] = asyncio.ensure_future(
-                self._send(self.pgconn.send_prepare, (name, text), lambda _: name))
+            preparing = self._preparing[sql] = self._send(self.pgconn.send_prepare, (name, text), lambda _: name)
             preparing.add_done_callback(lambda done: self._prepared(sql, done))
         return await asyncio.shield(preparing)
 
@@ -187,15 +186,14 @@ class _Pipeline:
     def _send(self, send: Callable[..., None], args: tuple[Any, ...],
               answer: Callable[[pq.abc.PGresult], Any]) -> asyncio.Future[Any]:
         future: asyncio.Future[Any] = self._loop.create_future()
-        if self.failed is not None:
-            future.set_exception(self.failed)
-            return future
         try:
+            if self.failed is not None:
+                raise self.failed
             send(*args)
             self.pgconn.pipeline_sync()  # its own sync point: an error aborts this query only
         except psycopg.Error as exc:
             self.fail(exc)
-            future.set_exception(self.failed or exc)
+            future.set_exception(psycopg.OperationalError(str(exc)))
             return future
         self._waiting.append((future, answer))
         if not self._flush_due:  # one write for all the reads of this turn of the loop
