@@ -1,13 +1,14 @@
 """The hottest reads answered in front of FastAPI's routing (bench B4).
 
 ``GET /v1/domains/{domain}/contacts/{contactId}`` and a search by one identifier (``GET
-…/contacts?email=…``, ``?phoneNumber=…`` or ``?userId=…``) are most of the API's traffic, and through FastAPI's middleware, routing and dependency solving a
-profile read cost about twice the query itself. This pure ASGI shortcut answers only
-their plain, successful form — a key allowed on the domain, a valid slug and canonical
-id, no parameter but the one identifier, the contact found — with the bytes and headers the routes
-in ``api.routes.contacts`` send. Anything else (a refusal, ``minPosition``, paging,
-another identifier, a 404, no open async reader) falls through to those routes, which
-stay the contract's one definition and what the OpenAPI document describes.
+…/contacts?email=…``, ``?phoneNumber=…`` or ``?userId=…``) are most of the API's
+traffic, and through FastAPI's middleware, routing and dependency solving a profile read
+cost about twice the query itself. This pure ASGI shortcut answers only their plain,
+successful form — a key allowed on the domain, a valid slug and canonical id, no
+parameter but the one identifier, the contact found — with the bytes and headers the
+routes in ``api.routes.contacts`` send. Anything else (a refusal, ``minPosition``,
+paging, a second parameter, a 404, no open async reader) falls through to those routes,
+which stay the contract's one definition and what the OpenAPI document describes.
 """
 
 from __future__ import annotations
