@@ -12,31 +12,12 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 
-from projections.prepared_pool import PreparedPool
-from projections.read_model import parse_json_fast
-
-
-def _pool(database_url: str, size: int = 2) -> PreparedPool:
-    name = f"prepared-pool-{uuid.uuid4().hex[:8]}"
-
-    async def configure(conn: psycopg.AsyncConnection) -> None:
-        await conn.execute("SET TIME ZONE 'UTC'")
-        await conn.execute(f"SET application_name = '{name}'")
-        parse_json_fast(conn)
-
-    pool = PreparedPool(database_url, size, configure)
-    pool.application_name = name  # type: ignore[attr-defined]
-    return pool
-
-
-def _sessions(database_url: str, name: str) -> list[int]:
-    with psycopg.connect(database_url) as conn:
-        return [r[0] for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %s", (name,))]
+from tests.integration.prepared_pools import named_pool, sessions
 
 
 def test_values_read_as_through_a_cursor(database_url):
     async def run() -> list[tuple]:
-        pool = _pool(database_url)
+        pool = named_pool(database_url)
         await pool.open()
         try:
             statement = ("SELECT %s::jsonb, %s::timestamptz, %s::uuid, %s::text, %s::bigint, "
@@ -53,7 +34,7 @@ def test_values_read_as_through_a_cursor(database_url):
 
 
 def test_more_readers_than_connections_share_them(database_url):
-    pool = _pool(database_url, size=2)
+    pool = named_pool(database_url, size=2)
     seen: list[int] = []
 
     async def run() -> list:
@@ -61,7 +42,7 @@ def test_more_readers_than_connections_share_them(database_url):
         try:
             async def one(n: int) -> int:
                 rows = await pool.query("SELECT %s::int FROM pg_sleep(0.05)", (n,))
-                seen.append(len(_sessions(database_url, pool.application_name)))
+                seen.append(len(sessions(database_url, pool.application_name)))
                 return rows[0][0]
 
             return await asyncio.gather(*(one(n) for n in range(10)))
@@ -70,11 +51,11 @@ def test_more_readers_than_connections_share_them(database_url):
 
     assert asyncio.run(run()) == list(range(10))
     assert max(seen) == 2
-    assert _sessions(database_url, pool.application_name) == []  # closed with the pool
+    assert sessions(database_url, pool.application_name) == []  # closed with the pool
 
 
 def test_a_dropped_session_fails_one_read_and_is_replaced(database_url):
-    pool = _pool(database_url, size=1)
+    pool = named_pool(database_url, size=1)
 
     async def run() -> tuple:
         await pool.open()
@@ -93,8 +74,8 @@ def test_a_dropped_session_fails_one_read_and_is_replaced(database_url):
     assert before != after
 
 
-def test_a_failed_statement_or_a_cancelled_read_leaves_a_working_pool(database_url):
-    pool = _pool(database_url, size=1)
+def test_a_failed_statement_or_a_cancelled_read_leaves_a_workingnamed_pool(database_url):
+    pool = named_pool(database_url, size=1)
 
     async def run() -> list:
         await pool.open()
@@ -116,7 +97,7 @@ def test_a_failed_statement_or_a_cancelled_read_leaves_a_working_pool(database_u
 def test_reads_sharing_a_connection_each_get_their_own_answer(database_url):
     """Fifty reads in flight on one connection: a failing one and a cancelled one in the
     middle take nothing from their neighbours, and nothing is answered out of turn."""
-    pool = _pool(database_url, size=1)
+    pool = named_pool(database_url, size=1)
 
     async def run() -> tuple[list, int]:
         await pool.open()
@@ -125,12 +106,12 @@ def test_reads_sharing_a_connection_each_get_their_own_answer(database_url):
             await asyncio.sleep(0)  # all sent …
             reads[30].cancel()  # … and one given up before its answer came
             answers = await asyncio.gather(*reads, return_exceptions=True)
-            return answers, len(_sessions(database_url, pool.application_name))
+            return answers, len(sessions(database_url, pool.application_name))
         finally:
             await pool.close()
 
-    answers, sessions = asyncio.run(run())
-    assert sessions == 1
+    answers, open_sessions = asyncio.run(run())
+    assert open_sessions == 1
     for n, answer in zip(range(-25, 25), answers, strict=True):
         if n == 0:
             assert isinstance(answer, psycopg.errors.DivisionByZero), answer

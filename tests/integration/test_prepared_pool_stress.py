@@ -12,7 +12,6 @@ import asyncio
 import gc
 import random
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -21,34 +20,16 @@ import pytest
 import uvloop
 
 from projections.prepared_pool import PreparedPool
-from projections.read_model import parse_json_fast
+from tests.integration.prepared_pools import named_pool, sessions
 
 LOOPS = ["asyncio", "uvloop"]
-
-
-def _pool(database_url: str, size: int = 2) -> PreparedPool:
-    name = f"prepared-pool-{uuid.uuid4().hex[:8]}"
-
-    async def configure(conn: psycopg.AsyncConnection) -> None:
-        await conn.execute("SET TIME ZONE 'UTC'")
-        await conn.execute(f"SET application_name = '{name}'")
-        parse_json_fast(conn)
-
-    pool = PreparedPool(database_url, size, configure)
-    pool.application_name = name  # type: ignore[attr-defined]
-    return pool
-
-
-def _sessions(database_url: str, name: str) -> list[int]:
-    with psycopg.connect(database_url) as conn:
-        return [r[0] for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %s", (name,))]
 
 
 def _no_sessions_left(database_url: str, name: str) -> list[int]:
     """The pool's sessions still on the server after a short grace (a terminated or closed
     backend may take a moment to leave ``pg_stat_activity``)."""
     deadline = time.monotonic() + 3
-    while (left := _sessions(database_url, name)) and time.monotonic() < deadline:
+    while (left := sessions(database_url, name)) and time.monotonic() < deadline:
         time.sleep(0.05)
     return left
 
@@ -102,7 +83,7 @@ def test_hundreds_of_reads_with_cancellations_and_failures_each_get_their_own_an
     """400 reads on 2 connections over several turns of the loop: echoes, divisions by
     zero, 100 kB answers; a quarter cancelled at random moments. A read that was not
     cancelled gets exactly its own answer."""
-    pool = _pool(database_url, size=2)
+    pool = named_pool(database_url, size=2)
     rng = random.Random(1234)
 
     def statement(n: int) -> tuple[str, tuple, Any]:
@@ -160,7 +141,7 @@ def test_large_answers_mixed_with_small_ones_on_one_connection(database_url, kin
     """50 000-row and 200 kB answers between one-row ones, and 300 kB parameters going
     out while big answers come back: libpq's buffers fill both ways, reads and writes are
     partial, and every read still gets its own answer."""
-    pool = _pool(database_url, size=1)
+    pool = named_pool(database_url, size=1)
     big_param = "p" * 300_000
 
     async def main() -> list:
@@ -195,7 +176,7 @@ def test_parameters_too_big_to_send_at_once_wait_for_the_socket(database_url, ki
     """Twenty 2 MB parameters queued behind a sleeping statement (the backend reads none
     of them meanwhile): the send buffer fills, the rest goes out as the socket allows, and
     every read gets its own answer."""
-    pool = _pool(database_url, size=1)
+    pool = named_pool(database_url, size=1)
     big = "p" * 2_000_000
 
     async def main() -> list:
@@ -216,11 +197,11 @@ def test_parameters_too_big_to_send_at_once_wait_for_the_socket(database_url, ki
 
 
 @pytest.mark.parametrize("kind", LOOPS)
-def test_many_statements_prepared_concurrently_on_a_fresh_pool(database_url, kind):
+def test_many_statements_prepared_concurrently_on_a_freshnamed_pool(database_url, kind):
     """40 distinct statements, each asked for 5 times at once on a fresh pool (so the
     reads share each connection's preparation), and one statement whose PREPARE fails
     while 10 reads wait on it: those 10 get the error, the others their answers."""
-    pool = _pool(database_url, size=2)
+    pool = named_pool(database_url, size=2)
 
     async def main() -> tuple[list, list]:
         try:
@@ -242,7 +223,7 @@ def test_many_statements_prepared_concurrently_on_a_fresh_pool(database_url, kin
 def test_a_failed_preparation_is_tried_again(database_url, schema, kind):
     """A statement whose PREPARE failed (its table did not exist yet) prepares and answers
     on a later read."""
-    pool = _pool(database_url, size=1)
+    pool = named_pool(database_url, size=1)
     statement = f'SELECT v FROM "{schema}".later WHERE k = %s'
 
     async def main() -> list:
@@ -265,7 +246,7 @@ def test_a_read_cancelled_while_its_statement_prepares_leaves_the_preparation_to
     """The first read of a statement is cancelled while its PREPARE is in flight; the
     reads waiting on the same preparation still get their answers, and the statement
     stays prepared."""
-    pool = _pool(database_url, size=1)
+    pool = named_pool(database_url, size=1)
 
     async def main() -> list:
         await pool.open()
@@ -292,7 +273,7 @@ def test_a_terminated_session_fails_its_50_reads_promptly_and_is_replaced(databa
     """50 reads in flight on one connection when its backend is terminated: every one of
     them gets OperationalError within a second, and the pool answers later reads on a new
     session (repeatedly: the new socket may reuse the old one's descriptor)."""
-    pool = _pool(database_url, size=1)
+    pool = named_pool(database_url, size=1)
 
     async def main() -> tuple[list, list, list]:
         await pool.open()
@@ -328,13 +309,13 @@ def test_a_terminated_session_fails_its_50_reads_promptly_and_is_replaced(databa
 def test_a_session_terminated_while_idle_is_replaced_without_hanging(database_url, kind):
     """A backend terminated between reads (the pool's reader sees it go on its own): the
     next reads, many at once, all answer or fail fast, and the one after answers."""
-    pool = _pool(database_url, size=2)
+    pool = named_pool(database_url, size=2)
 
     async def main() -> list:
         await pool.open()
         try:
             await asyncio.gather(*(pool.query("SELECT pg_sleep(0.02)", ()) for _ in range(4)))  # both open
-            for pid in _sessions(database_url, pool.application_name):
+            for pid in sessions(database_url, pool.application_name):
                 await asyncio.to_thread(_terminate, database_url, pid)
             await asyncio.sleep(0.2)
             reads = [pool.query("SELECT %s::int", (n,)) for n in range(20)]
@@ -353,7 +334,7 @@ def test_a_session_terminated_while_statements_prepare_fails_the_waiting_reads(d
     """The backend goes while a PREPARE (with 10 reads waiting on it) is queued behind a
     slow read: all of them fail promptly, and the statement prepares again on the new
     session."""
-    pool = _pool(database_url, size=1)
+    pool = named_pool(database_url, size=1)
 
     async def main() -> tuple[list, list]:
         await pool.open()
@@ -380,7 +361,7 @@ def test_a_session_terminated_mid_answer_fails_the_reads_promptly(database_url, 
     socket than one read of libpq takes, and with reads queued behind it that the backend
     never read (so its socket closes with a reset): they all fail promptly, and the pool
     answers afterwards."""
-    pool = _pool(database_url, size=1)
+    pool = named_pool(database_url, size=1)
 
     async def main() -> tuple[list, list]:
         await pool.open()
@@ -444,7 +425,7 @@ def test_closing_the_pool_fails_the_reads_in_flight(database_url, kind):
     """100 reads in flight on 2 connections (some still preparing) when the pool is
     closed: each is answered or fails with OperationalError, at once; later reads fail
     the same way; no session is left."""
-    pool = _pool(database_url, size=2)
+    pool = named_pool(database_url, size=2)
 
     async def main() -> tuple[list, float]:
         await pool.open()
@@ -472,7 +453,7 @@ def test_closing_the_pool_while_its_first_connection_opens_fails_the_waiting_rea
     """Reads that wait for the pool's first connection when the pool is closed fail with
     OperationalError ("the pool is closed"), as reads after close do; they are not
     themselves cancelled."""
-    pool = _pool(database_url, size=2)
+    pool = named_pool(database_url, size=2)
 
     async def main() -> list:
         reads = [asyncio.ensure_future(pool.query("SELECT %s::int", (n,))) for n in range(5)]
