@@ -39,18 +39,20 @@ from psycopg.adapt import Transformer
 
 Configure = Callable[[psycopg.AsyncConnection[Any]], Awaitable[None]]
 Rows = list[tuple[Any, ...]]
-_PLACEHOLDER = re.compile(r"%s")
+_PLACEHOLDER = re.compile(r"%(.)?", re.DOTALL)
+MAX_PARAMS = 65535  # the protocol's limit: libpq refuses to send more, and the connection with it
 _OK = (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK)
 RETRY_SECONDS = 1.0  # after a connection could not be opened, reads queue on the open ones this long
 
 
 class PreparedPool:
     """Up to ``size`` pipelined connections, opened as needed (``configure`` runs on each
-    new one). ``query(sql, params)`` runs a psycopg-style statement (``%s`` placeholders;
-    values sent as text), prepared on each connection the first time, and returns its rows
-    as tuples of Python values. A read goes to an idle connection, else to the one with
-    the fewest reads in flight, while another is opened beside it when there is room; it
-    waits for a connection to open only when none is open."""
+    new one). ``query(sql, params)`` runs a psycopg-style statement (``%s`` placeholders,
+    ``%%`` for a percent sign; values sent as text), prepared on each connection the first
+    time, and returns its rows as tuples of Python values. A read goes to an idle
+    connection, else to the one with the fewest reads in flight, while another is opened
+    beside it when there is room; it waits for a connection to open only when none is
+    open."""
 
     def __init__(self, url: str, size: int, configure: Configure) -> None:
         self.url = url
@@ -130,6 +132,7 @@ class _Pipeline:
         self.rows = Transformer(conn)
         self._encoding = conn.info.encoding
         self.prepared: dict[str, bytes] = {}  # statement → its name on this connection
+        self.counts: dict[bytes, int] = {}  # a statement's name → its parameters
         self._preparing: dict[str, asyncio.Future[bytes]] = {}
         self._names = itertools.count()
         # One entry per query sent: the future awaiting its rows (or a prepared name).
@@ -161,19 +164,20 @@ class _Pipeline:
         return len(self._waiting)
 
     async def query(self, sql: str, params: Sequence[Any]) -> Rows:
-        name = self.prepared.get(sql)
-        if name is None:
-            name = await self._prepare(sql, len(params))
+        name = self.prepared.get(sql) or await self._prepare(sql)
+        if len(params) != self.counts[name]:  # as a cursor refuses it, before anything is sent
+            raise psycopg.ProgrammingError(
+                f"the query has {self.counts[name]} placeholders but {len(params)} parameters were passed")
         return await self._send(self.pgconn.send_query_prepared, (name, [_text(p) for p in params]), self._load)
 
-    async def _prepare(self, sql: str, count: int) -> bytes:
+    async def _prepare(self, sql: str) -> bytes:
         """The statement's name once PostgreSQL has prepared it (concurrent first uses
         share one preparation; a failed one is tried again by the next read)."""
         preparing = self._preparing.get(sql)
         if preparing is None:
+            text, count = numbered(sql)
             name = f"hot{next(self._names)}".encode()
-            numbered = iter(range(1, count + 1))
-            text = _PLACEHOLDER.sub(lambda _: f"${next(numbered)}", sql).encode()
+            self.counts[name] = count
             preparing = self._preparing[sql] = self._send(self.pgconn.send_prepare, (name, text), lambda _: name)
             preparing.add_done_callback(lambda done: self._prepared(sql, done))
         return await asyncio.shield(preparing)
@@ -299,6 +303,26 @@ class _Pipeline:
     async def close(self) -> None:
         self.fail(psycopg.OperationalError("the pool is closed"))
         await self.conn.close()
+
+
+def numbered(sql: str) -> tuple[bytes, int]:
+    """A psycopg-style statement in PostgreSQL's form, and how many parameters it takes:
+    ``%s`` becomes ``$1``, ``$2`` …, ``%%`` a literal ``%``, as psycopg reads them."""
+    count = 0
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal count
+        if match[1] == "%":
+            return "%"
+        if match[1] != "s":
+            raise psycopg.ProgrammingError(f"only '%s' and '%%' placeholders are supported, got {match[0]!r}")
+        count += 1
+        return f"${count}"
+
+    text = _PLACEHOLDER.sub(replace, sql).encode()
+    if count > MAX_PARAMS:
+        raise psycopg.ProgrammingError(f"a statement takes at most {MAX_PARAMS} parameters, this one {count}")
+    return text, count
 
 
 def _text(value: Any) -> bytes | None:

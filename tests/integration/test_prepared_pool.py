@@ -33,6 +33,31 @@ def test_values_read_as_through_a_cursor(database_url):
                                 uuid.UUID(int=7), 'quote " and \\ back', 2**62, True, None)]
 
 
+def test_placeholders_read_as_psycopg_reads_them_and_a_misuse_fails_only_its_own_call(database_url):
+    """``%%`` is a percent sign; a wrong number of parameters or an unknown placeholder is
+    refused before anything is sent, the connection and its other reads untouched."""
+    pool = named_pool(database_url, size=1)
+
+    async def run() -> tuple:
+        await pool.open()
+        try:
+            pid = await pool.query("SELECT pg_backend_pid()", ())
+            like = await pool.query("SELECT %s::text LIKE 'a%%', '100%%' || %s::text", ("abc", "!"))
+            with pytest.raises(psycopg.ProgrammingError, match="2 placeholders but 1 parameters"):
+                await pool.query("SELECT %s::text LIKE 'a%%', '100%%' || %s::text", ("abc",))
+            with pytest.raises(psycopg.ProgrammingError, match="'%d'"):
+                await pool.query("SELECT %d", (1,))
+            with pytest.raises(psycopg.ProgrammingError, match="at most 65535"):  # libpq would drop the connection
+                await pool.query("SELECT " + ", ".join(["%s"] * 65536), [1] * 65536)
+            return pid, like, await pool.query("SELECT pg_backend_pid()", ())
+        finally:
+            await pool.close()
+
+    pid, like, still = asyncio.run(run())
+    assert like == [(True, "100%!")]
+    assert still == pid  # the same connection served on
+
+
 def test_more_readers_than_connections_share_them(database_url):
     pool = named_pool(database_url, size=2)
     seen: list[int] = []
