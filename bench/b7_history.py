@@ -132,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     import psycopg
 
     from bench.b1_write import ingest_batched
+    from domain.claim import claim_id
 
     with common.scratch_schema(url, "b7") as schema:
         container = common.build_container(url, schema)
@@ -145,17 +146,10 @@ def main(argv: list[str] | None = None) -> int:
             # of history length from the cost of a page of 50 entries against 1.
             ingest_batched(container.app, history(300, args.seed, "short", 25), 1000, True,
                            tracking="bench-b7-short")
-            with psycopg.connect(url) as conn:
-                ids = dict(conn.execute(f'SELECT value, contact_id FROM (SELECT state::text AS s, '
-                                        f"convert_from(state, 'utf8')::jsonb->>'value' AS value, "
-                                        f"(convert_from(state, 'utf8')::jsonb->'contact_id'->>'_data_')::uuid "
-                                        f'AS contact_id FROM "{schema}".profiles_events '
-                                        "WHERE topic LIKE '%IdentifierClaim.Claimed') c "
-                                        "WHERE value IN ('long.history@mail.example.com', 'new@mail.example.com', "
-                                        "'short.history@mail.example.com')"
-                                        ).fetchall())
-            long_id, new_id = ids["long.history@mail.example.com"], ids["new@mail.example.com"]
-            short_id = ids["short.history@mail.example.com"]
+            long_id, new_id, short_id = (
+                container.app.repository.get(claim_id(DOMAIN, "email", email)).contact_id
+                for email in ("long.history@mail.example.com", "new@mail.example.com",
+                              "short.history@mail.example.com"))
             warm = {name: command_ms(container.app, cid, args.samples) for name, cid in
                     (("long", long_id), ("new", new_id))}
         finally:
