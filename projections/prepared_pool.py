@@ -39,6 +39,7 @@ from psycopg.adapt import Transformer
 
 Configure = Callable[[psycopg.AsyncConnection[Any]], Awaitable[None]]
 Rows = list[tuple[Any, ...]]
+_Prepared = tuple[bytes, int]  # a prepared statement's name, and how many parameters it takes
 _PLACEHOLDER = re.compile(r"%(.)?", re.DOTALL)
 MAX_PARAMS = 65535  # the protocol's limit: libpq refuses to send more, and the connection with it
 _OK = (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK)
@@ -131,11 +132,11 @@ class _Pipeline:
         self.pgconn: pq.abc.PGconn = conn.pgconn
         self.rows = Transformer(conn)
         self._encoding = conn.info.encoding
-        self.prepared: dict[str, bytes] = {}  # statement → its name on this connection
-        self.counts: dict[bytes, int] = {}  # a statement's name → its parameters
-        self._preparing: dict[str, asyncio.Future[bytes]] = {}
+        # statement → its name on this connection and how many parameters it takes
+        self.prepared: dict[str, _Prepared] = {}
+        self._preparing: dict[str, asyncio.Future[_Prepared]] = {}
         self._names = itertools.count()
-        # One entry per query sent: the future awaiting its rows (or a prepared name).
+        # One entry per query sent: the future awaiting its rows (or a prepared statement).
         self._waiting: deque[tuple[asyncio.Future[Any], Callable[[pq.abc.PGresult], Any]]] = deque()
         self._answer: list[pq.abc.PGresult] = []  # the head query's results so far
         self._ended = False  # the head query's results are complete; its sync point is next
@@ -164,25 +165,24 @@ class _Pipeline:
         return len(self._waiting)
 
     async def query(self, sql: str, params: Sequence[Any]) -> Rows:
-        name = self.prepared.get(sql) or await self._prepare(sql)
-        if len(params) != self.counts[name]:  # as a cursor refuses it, before anything is sent
-            raise psycopg.ProgrammingError(
-                f"the query has {self.counts[name]} placeholders but {len(params)} parameters were passed")
+        name, count = self.prepared.get(sql) or await self._prepare(sql)
+        if len(params) != count:  # as a cursor refuses it, before anything is sent
+            raise psycopg.ProgrammingError(f"the query has {count} placeholders but {len(params)} parameters were passed")
         return await self._send(self.pgconn.send_query_prepared, (name, [_text(p) for p in params]), self._load)
 
-    async def _prepare(self, sql: str) -> bytes:
-        """The statement's name once PostgreSQL has prepared it (concurrent first uses
+    async def _prepare(self, sql: str) -> _Prepared:
+        """The statement's name (and parameter count) once PostgreSQL has prepared it (concurrent first uses
         share one preparation; a failed one is tried again by the next read)."""
         preparing = self._preparing.get(sql)
         if preparing is None:
             text, count = numbered(sql)
             name = f"hot{next(self._names)}".encode()
-            self.counts[name] = count
-            preparing = self._preparing[sql] = self._send(self.pgconn.send_prepare, (name, text), lambda _: name)
+            preparing = self._preparing[sql] = self._send(self.pgconn.send_prepare, (name, text),
+                                                          lambda _: (name, count))
             preparing.add_done_callback(lambda done: self._prepared(sql, done))
         return await asyncio.shield(preparing)
 
-    def _prepared(self, sql: str, done: asyncio.Future[bytes]) -> None:
+    def _prepared(self, sql: str, done: asyncio.Future[_Prepared]) -> None:
         del self._preparing[sql]
         if not done.cancelled() and done.exception() is None:
             self.prepared[sql] = done.result()
