@@ -142,7 +142,7 @@ def run_lean(url: str, schema: str, raws: list[dict[str, Any]], batch: int, quie
         core = LeanCore(container.app.recorder)
         outcomes: Counter[str] = Counter()
         bar = common.progress(len(raws), "lean floor", quiet=quiet)
-        python_cpu, postgres_cpu = time.process_time(), common.postgres_cpu_seconds()
+        started = time.process_time(), common.postgres_cpu_seconds()
         with common.Timer() as t:
             for n, start in enumerate(range(0, len(raws), batch)):
                 parsed = []
@@ -154,7 +154,7 @@ def run_lean(url: str, schema: str, raws: list[dict[str, Any]], batch: int, quie
                 core.ingest(parsed, n + 1, outcomes)
                 bar.update(len(raws[start:start + batch]))
         bar.close()
-        return _measured(t.seconds, python_cpu, postgres_cpu, len(raws), outcomes)
+        return _measured(t.seconds, started, len(raws), outcomes)
     finally:
         container.close()
 
@@ -164,15 +164,16 @@ def run_product(url: str, schema: str, raws: list[dict[str, Any]], batch: int, q
 
     container = common.build_container(url, schema)
     try:
-        python_cpu, postgres_cpu = time.process_time(), common.postgres_cpu_seconds()
+        started = time.process_time(), common.postgres_cpu_seconds()
         seconds, outcomes = ingest_batched(container.app, raws, batch, quiet)
-        return _measured(seconds, python_cpu, postgres_cpu, len(raws), outcomes)
+        return _measured(seconds, started, len(raws), outcomes)
     finally:
         container.close()
 
 
-def _measured(seconds: float, python_cpu: float, postgres_cpu: float | None, n: int,
-              outcomes: Counter[str]) -> dict[str, Any]:
+def _measured(seconds: float, started: tuple[float, float | None], n: int, outcomes: Counter[str]) -> dict[str, Any]:
+    """Envelopes/s and CPU per envelope since ``started`` (this process's, PostgreSQL's)."""
+    python_cpu, postgres_cpu = started
     postgres = None if postgres_cpu is None else (common.postgres_cpu_seconds() or 0.0) - postgres_cpu
     return {"rate": n / seconds, "python_us": 1e6 * (time.process_time() - python_cpu) / n,
             "postgresql_us": None if postgres is None else 1e6 * postgres / n, "outcomes": dict(outcomes)}
