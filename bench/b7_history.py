@@ -91,7 +91,7 @@ def page_ms(port: int, contact_id: Any, n: int) -> tuple[float, float]:
 
 def export_rss(port: int, pid: int, contact_id: Any) -> tuple[float, int, float]:
     """(peak RSS growth in MB, NDJSON lines, seconds) of one full export."""
-    import httpx
+    import httpx2
     import psutil
 
     process = psutil.Process(pid)
@@ -108,7 +108,7 @@ def export_rss(port: int, pid: int, contact_id: Any) -> tuple[float, int, float]
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     lines = 0
-    with common.Timer() as t, httpx.stream(
+    with common.Timer() as t, httpx2.stream(
             "GET", f"http://127.0.0.1:{port}/v1/domains/{DOMAIN}/contacts/{contact_id}/activity/export?format=ndjson",
             timeout=600) as response:
         response.raise_for_status()

@@ -1,4 +1,5 @@
-"""The HTTP API end to end: real PostgreSQL, the real projection runner, httpx in-process.
+"""The HTTP API end to end: real PostgreSQL, the real projection runner, Starlette's
+TestClient in-process.
 
 One store (schema) and one running service per test module keep the suite fast; every
 test owns its data through its own domain slug (the ``domain`` fixture). Reads after a
