@@ -46,6 +46,11 @@ MAX_RENDERED = 2 * MAX_OUTPUT  # characters one render may produce (a mail clien
 # range() at 100 000) but loops nest: two of them are 10^10 steps, a worker stuck for hours.
 # A real message runs a few hundred lines; a loop over a long variable list, thousands.
 MAX_STEPS = 200_000
+# Template frames (the body, blocks, macros) open at once. A macro calling itself would
+# otherwise run until Python's own recursion limit, and a render that deep leaves no stack
+# for anything else that runs meanwhile (a finalizer, a log call); real templates nest a
+# few levels.
+MAX_DEPTH = 100
 
 
 class _BoundedSandbox(ImmutableSandboxedEnvironment):
@@ -83,18 +88,27 @@ def check(source: str) -> None:
 
 
 class _StepBudget:
-    """A tracer that counts the lines compiled template code runs and stops the render
-    past ``MAX_STEPS``. Only template frames are followed line by line (their file is
-    ``<template>``); the library and Python code they call cost one check per call."""
+    """A tracer that counts the lines compiled template code runs and the template frames
+    open at once, and stops the render past ``MAX_STEPS`` or ``MAX_DEPTH``. Only template
+    frames are followed line by line (their file is ``<template>``); the library and
+    Python code they call cost one check per call."""
 
     def __init__(self) -> None:
         self.steps = 0
+        self.depth = 0
 
     def __call__(self, frame: Any, event: str, arg: Any) -> Any:
-        return self._line if frame.f_code.co_filename == "<template>" else None
+        if frame.f_code.co_filename != "<template>":
+            return None
+        self.depth += 1  # a frame entered (a generator's too, each time it resumes)
+        if self.depth > MAX_DEPTH:
+            raise SecurityError(f"templates nested more than {MAX_DEPTH} deep (a macro calling itself?)")
+        return self._line
 
     def _line(self, frame: Any, event: str, arg: Any) -> Any:
-        if event == "line":
+        if event == "return":  # left, by return, yield or exception
+            self.depth -= 1
+        elif event == "line":
             self.steps += 1
             if self.steps > MAX_STEPS:
                 # Raised inside the template's frame: the render unwinds like any error.

@@ -142,6 +142,21 @@ def test_the_sandbox_never_reaches_python_internals(memory_app, attack):
     assert memory_app.contact("shop", ann).variables == {"city": "Tallinn"}
 
 
+def test_a_macro_calling_itself_is_stopped_by_the_depth_bound_not_by_python_s_stack():
+    """Refused at ``MAX_DEPTH`` template frames, with a reason that says so: a render
+    never runs the interpreter to its recursion limit (where a finalizer that runs
+    meanwhile would fail too). Nesting short of the bound renders."""
+    def render(source: str) -> str:
+        return rendering.render(source, {}, timezone=None, now=AT.occurred_at, html=False)
+
+    with pytest.raises(errors.InvalidTemplate, match=f"nested more than {rendering.MAX_DEPTH} deep"):
+        render("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}")
+    nested = "{% macro f(n) %}{% if n < 40 %}{{ f(n + 1) }}{% else %}{{ n }}{% endif %}{% endmacro %}{{ f(0) }}"
+    assert render(nested) == "40"
+    assert render("{% for i in range(3) %}{% for j in range(2) %}{{ i }}{{ j }}{% endfor %}{% endfor %}") == \
+        "000110112021"  # loops and their blocks leave the depth as they found it
+
+
 @pytest.mark.parametrize(("name", "subject", "body", "bodies"), [
     (None, "s", "b", {}), ("t", None, "b", {}), ("t", "s", 42, {}), ("t", "s", "b", {"et": None}),
     ("t", "s", "b", ["et"]), ("x" * 201, "s", "b", {}), ("t", "s", "b" * 100_001, {}),
