@@ -29,8 +29,9 @@ _CONTACT = re.compile(r"/v1/domains/([a-z0-9][a-z0-9-]{0,62})/contacts/"
 _SEARCH = re.compile(r"/v1/domains/([a-z0-9][a-z0-9-]{0,62})/contacts")
 # The search's identifiers: query parameter → (the reader's keyword, the route's length
 # limit, its normalising), as the route ``api.routes.contacts.find_contacts`` has them.
-IDENTIFIERS = {"email": ("email", 320, values.email), "phoneNumber": ("phone", 40, values.phone),
-               "userId": ("user_id", 256, values.user_id)}
+IDENTIFIERS = {"email": ("email", values.MAX_EMAIL, values.email),
+               "phoneNumber": ("phone", values.MAX_PHONE, values.phone),
+               "userId": ("user_id", values.MAX_USER_ID, values.user_id)}
 SEARCH_LIMIT = 50  # the route's default page size
 
 

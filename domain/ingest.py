@@ -35,9 +35,9 @@ _activity_id = NameIds("https://contact-profiles/activity")
 class _ContactRef(TypedDict, total=False):
     __pydantic_config__ = ConfigDict(extra="forbid", str_strip_whitespace=True)  # type: ignore[misc]
 
-    userId: Annotated[str, Field(min_length=1, max_length=256)] | None
-    email: Annotated[str, Field(max_length=320)] | None
-    phoneNumber: Annotated[str, Field(max_length=40)] | None
+    userId: Annotated[str, Field(min_length=1, max_length=values.MAX_USER_ID)] | None
+    email: Annotated[str, Field(max_length=values.MAX_EMAIL)] | None
+    phoneNumber: Annotated[str, Field(max_length=values.MAX_PHONE)] | None
 
 
 class _Raw(TypedDict):

@@ -47,7 +47,10 @@ _ISO_639_1 = frozenset(
     "se sg si sk sl sm sn so sq sr ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw "
     "ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu".split()
 )
+# The identifiers' longest raw values, wherever they are accepted (envelopes, bodies, searches).
 MAX_USER_ID = 256
+MAX_EMAIL = 320
+MAX_PHONE = 40
 MAX_AVATAR = 2048
 MAX_NOTE = 2000
 MAX_STRING_VALUE = 4096

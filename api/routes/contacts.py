@@ -39,9 +39,9 @@ def create_contact(body: ContactCreate, domain: deps.Domain, app: deps.App, meta
 @router.get("/contacts", response_model=Page[ContactPublic], summary="Search or page the Contact List")
 async def find_contacts(
     domain: deps.Domain, reads: deps.AsyncReader,
-    email: Annotated[str | None, Query(max_length=320, examples=["ANN@Example.com "])] = None,
-    phone_number: Annotated[str | None, Query(alias="phoneNumber", max_length=40, examples=["+372 555 12345"])] = None,
-    user_id: Annotated[str | None, Query(alias="userId", max_length=256)] = None,
+    email: Annotated[str | None, Query(max_length=values.MAX_EMAIL, examples=["ANN@Example.com "])] = None,
+    phone_number: Annotated[str | None, Query(alias="phoneNumber", max_length=values.MAX_PHONE, examples=["+372 555 12345"])] = None,
+    user_id: Annotated[str | None, Query(alias="userId", max_length=values.MAX_USER_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> Any:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from api.schemas.common import Public, Request, VariableValue
+from domain import values
 
 Short = Annotated[str, Field(max_length=256)]
 Stamp = datetime | str | None
@@ -27,8 +28,8 @@ CONTACT_EXAMPLE = {
 
 class _ContactFields(Request):
     user_id: Short | None = None
-    email: Annotated[str, Field(max_length=320)] | None = None
-    phone_number: Annotated[str, Field(max_length=40)] | None = None
+    email: Annotated[str, Field(max_length=values.MAX_EMAIL)] | None = None
+    phone_number: Annotated[str, Field(max_length=values.MAX_PHONE)] | None = None
     first_name: Short | None = None
     last_name: Short | None = None
     language: Annotated[str, Field(max_length=8)] | None = None
