@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from eventsourcing.persistence import InterfaceError, OperationalError, ProgrammingError, StoredEvent
+from eventsourcing.persistence import InterfaceError, OperationalError, ProgrammingError, StoredEvent, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresProcessRecorder
 from eventsourcing.utils import retry
 from psycopg import Connection, Cursor
@@ -98,6 +98,18 @@ class ProfilesRecorder(PostgresProcessRecorder):
             "SELECT key FROM {} WHERE key = ANY(%b::text[])").format(self.receipts_table)
         self.insert_receipts_statement = SQL("INSERT INTO {} (key) SELECT unnest(%b::text[])").format(
             self.receipts_table)
+        # The library's single-row tracking upsert, refusing a position that does not
+        # advance by itself: where nothing was advanced, the second INSERT meets the
+        # existing row's key, so the server stops the pipeline there (COMMIT included).
+        # The library instead reads the upsert's answer mid-pipeline, one more wait for
+        # the server in every tracked write.
+        tracking = SQL("{}.{}").format(schema, Identifier(self.tracking_table_name))
+        self.advance_tracking_statement = SQL(
+            "WITH advanced AS (INSERT INTO {t} VALUES (%(application_name)s, %(notification_id)s) "
+            "ON CONFLICT (application_name) DO UPDATE SET notification_id = %(notification_id)s "
+            "WHERE {t}.notification_id < %(notification_id)s RETURNING 1) "
+            "INSERT INTO {t} SELECT %(application_name)s, %(notification_id)s WHERE NOT EXISTS (SELECT FROM advanced)"
+        ).format(t=tracking)
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # as the library's
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
@@ -137,6 +149,13 @@ class ProfilesRecorder(PostgresProcessRecorder):
             msg = f"Couldn't get all notification IDs (got {len(ids)}, expected {len(stored_events)})"
             raise ProgrammingError(msg)
         return ids
+
+    def _insert_tracking(self, curs: Cursor[DictRow], tracking: Tracking) -> None:
+        if not self.datastore.single_row_tracking:
+            super()._insert_tracking(curs, tracking)
+            return
+        curs.execute(self.advance_tracking_statement, {"application_name": tracking.application_name,
+                                                        "notification_id": tracking.notification_id}, prepare=True)
 
     def _insert_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         super()._insert_events(curs, stored_events, **kwargs)

@@ -42,6 +42,24 @@ def test_a_version_conflict_stores_nothing_of_the_batch(container):
     assert recorder.select_receipts(["shop\x1fe-9"]) == []
 
 
+@pytest.mark.parametrize("position", [11, 10], ids=["the same position again", "a position behind"])
+def test_a_tracking_position_that_does_not_advance_stores_nothing_of_the_batch(container, position):
+    recorder = container.app.recorder
+    recorder.insert_events(_events(uuid.uuid4(), range(1, 2)), tracking=Tracking("kafka-0", 11))
+    late = uuid.uuid4()
+
+    with pytest.raises(IntegrityError):
+        recorder.insert_events(_events(late, range(1, 3)), tracking=Tracking("kafka-0", position),
+                               receipts=["shop\x1fe-7"])
+
+    assert recorder.select_events(late) == []
+    assert recorder.max_tracking_id("kafka-0") == 11
+    assert recorder.select_receipts(["shop\x1fe-7"]) == []
+    # The pooled session is clean: the next position is taken.
+    recorder.insert_events(_events(late, range(1, 2)), tracking=Tracking("kafka-0", 12))
+    assert recorder.max_tracking_id("kafka-0") == 12 and len(recorder.select_events(late)) == 1
+
+
 def test_a_duplicate_receipt_conflicts(container, caplog):
     recorder = container.app.recorder
     recorder.insert_events(_events(uuid.uuid4(), range(1, 2)), receipts=["shop\x1fe-1"])
