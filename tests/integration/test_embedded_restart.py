@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import psycopg
@@ -43,3 +46,19 @@ def test_embedded_server_keeps_data_across_a_restart(tmp_path):
             second.app.create_contact("shop", {"email": "ann@example.com"}, {}, AT)
     finally:
         stop(second)
+
+
+def test_starting_the_embedded_server_says_so_in_one_line(tmp_path):
+    """What a newcomer's ``make run`` shows first: the service's own line, not the
+    library's initdb and pg_ctl output (fifty lines at INFO) nor its warning about
+    XDG_RUNTIME_DIR, which servers and containers lack."""
+    script = ("import sys; from pathlib import Path; from profiles import logs; logs.configure(); "
+              "from profiles.database import resolve_url; "
+              "url, server = resolve_url(None, Path(sys.argv[1])); server.cleanup()")
+    env = {name: value for name, value in os.environ.items() if name != "XDG_RUNTIME_DIR"}
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True,
+                          timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].endswith(f"INFO profiles.database embedded PostgreSQL started data_dir={tmp_path / 'pg'}")
