@@ -17,7 +17,7 @@ from eventsourcing.postgres import PostgresDatastore, PostgresProcessRecorder
 from eventsourcing.utils import retry
 from psycopg import Connection, Cursor
 from psycopg.rows import DictRow, tuple_row
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composable, Identifier
 
 from domain import vault
 from profiles import arrays
@@ -28,6 +28,12 @@ from profiles import arrays
 # ms per batch at 100 000 events, growing with the store), and JIT-compiled them (10 ms
 # more). An index probe is right for these queries whatever the statistics say.
 _INDEX_ONLY = (b"SET LOCAL enable_seqscan = off", b"SET LOCAL jit = off")
+
+
+def _rendered(statement: Composable) -> bytes:
+    """A statement of the write path as bytes, rendered once: psycopg renders a composed
+    statement again at every execute (~28 µs; a write transaction runs six or seven)."""
+    return statement.as_bytes(None)
 
 
 @contextmanager
@@ -59,23 +65,23 @@ class ProfilesRecorder(PostgresProcessRecorder):
         # One array per column, sent in binary and built at once (``profiles.arrays``),
         # where the library's array of composites is dumped as text, row by row, in
         # Python (bench B1: ~2x cheaper per row). Same table, same RETURNING, same errors.
-        self.insert_columns_statement = SQL(
+        self.insert_columns_statement = _rendered(SQL(
             "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state) "
             "SELECT * FROM unnest(%b::{id_type}[], %b::bigint[], %b::text[], %b::bytea[]) "
             "RETURNING notification_id"
-        ).format(**names)
+        ).format(**names))
         # Look-ups by a list of ids run under `_INDEX_ONLY` (see there).
-        self.select_many_statement = SQL(
+        self.select_many_statement = _rendered(SQL(
             "SELECT originator_id, originator_version, topic, state FROM {schema}.{table} "
             "WHERE originator_id = ANY(%b::{id_type}[]) ORDER BY originator_id, originator_version"
-        ).format(**names)
+        ).format(**names))
         # With snapshots (long contact histories, bench B7) a prefetch reads the latest
         # snapshot of each aggregate that has one and only the events after it (a range
         # scan per snapshot), and every event of the others.
         snapshots_table = self.events_table_name.removesuffix("events") + "snapshots"
         snapshots = Identifier(snapshots_table)
         self.snapshots_regclass = f"{datastore.schema}.{snapshots_table}"
-        self.select_many_from_snapshots_statement = SQL(
+        self.select_many_from_snapshots_statement = _rendered(SQL(
             "WITH snap AS (SELECT DISTINCT ON (originator_id) originator_id, originator_version, topic, state "
             "FROM {schema}.{snapshots} WHERE originator_id = ANY(%(ids)b::{id_type}[]) "
             "ORDER BY originator_id, originator_version DESC) "
@@ -86,30 +92,33 @@ class ProfilesRecorder(PostgresProcessRecorder):
             "UNION ALL SELECT originator_id, originator_version, topic, state FROM {schema}.{table} "
             "WHERE originator_id = ANY(%(ids)b::{id_type}[]) AND originator_id NOT IN (SELECT originator_id FROM snap) "
             "ORDER BY originator_id, originator_version"
-        ).format(**names, snapshots=snapshots)
+        ).format(**names, snapshots=snapshots))
         self._has_snapshots = False
-        self.max_versions_statement = SQL(
+        self.max_versions_statement = _rendered(SQL(
             # A subquery per id: max() of a primary-key range, whatever the statistics.
             "SELECT * FROM (SELECT i.id AS originator_id, (SELECT max(originator_version) FROM {schema}.{table} "
             "WHERE originator_id = i.id) AS version FROM unnest(%b::{id_type}[]) AS i(id)) v "
             "WHERE version IS NOT NULL"
-        ).format(**names)
-        self.select_receipts_statement = SQL(
-            "SELECT key FROM {} WHERE key = ANY(%b::text[])").format(self.receipts_table)
-        self.insert_receipts_statement = SQL("INSERT INTO {} (key) SELECT unnest(%b::text[])").format(
-            self.receipts_table)
+        ).format(**names))
+        self.select_receipts_statement = _rendered(SQL(
+            "SELECT key FROM {} WHERE key = ANY(%b::text[])").format(self.receipts_table))
+        self.insert_receipts_statement = _rendered(SQL("INSERT INTO {} (key) SELECT unnest(%b::text[])").format(
+            self.receipts_table))
+        # The library's, rendered once too.
+        self.lock_table_statements = [_rendered(statement) for statement in self.lock_table_statements]
+        self.notify_statement = _rendered(SQL("NOTIFY {}").format(Identifier(self.channel_name)))
         # The library's single-row tracking upsert, refusing a position that does not
         # advance by itself: where nothing was advanced, the second INSERT meets the
         # existing row's key, so the server stops the pipeline there (COMMIT included).
         # The library instead reads the upsert's answer mid-pipeline, one more wait for
         # the server in every tracked write.
         tracking = SQL("{}.{}").format(schema, Identifier(self.tracking_table_name))
-        self.advance_tracking_statement = SQL(
+        self.advance_tracking_statement = _rendered(SQL(
             "WITH advanced AS (INSERT INTO {t} VALUES (%(application_name)s, %(notification_id)s) "
             "ON CONFLICT (application_name) DO UPDATE SET notification_id = %(notification_id)s "
             "WHERE {t}.notification_id < %(notification_id)s RETURNING 1) "
             "INSERT INTO {t} SELECT %(application_name)s, %(notification_id)s WHERE NOT EXISTS (SELECT FROM advanced)"
-        ).format(t=tracking)
+        ).format(t=tracking))
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # as the library's
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
@@ -149,6 +158,9 @@ class ProfilesRecorder(PostgresProcessRecorder):
             msg = f"Couldn't get all notification IDs (got {len(ids)}, expected {len(stored_events)})"
             raise ProgrammingError(msg)
         return ids
+
+    def _notify_channel(self, curs: Cursor[DictRow]) -> None:
+        curs.execute(self.notify_statement)
 
     def _insert_tracking(self, curs: Cursor[DictRow], tracking: Tracking) -> None:
         if not self.datastore.single_row_tracking:
